@@ -1,0 +1,26 @@
+"""Latchkey's Chalice app: registers the blueprints, the middleware and the schedule. No logic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice, Rate
+from chalice.app import CloudWatchEvent
+
+from chalicelib.routes import api_keys, applications, health, login, two_factor, user
+from chalicelib.services import get_services
+from chalicelib.web import error_middleware
+
+app = Chalice(app_name="latchkey")
+app.register_middleware(error_middleware, "http")
+for blueprint in (health.bp, login.bp, user.bp, api_keys.bp, two_factor.bp, applications.bp):
+    app.register_blueprint(blueprint)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def purge_expired_sessions(event: CloudWatchEvent) -> dict[str, Any]:
+    """Delete expired sessions and every other expired record (hourly, by EventBridge)."""
+    reports = get_services().purge.run()
+    summary = {table: vars(report) for table, report in reports.items()}
+    app.log.info("purge %s", summary)
+    return summary

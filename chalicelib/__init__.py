@@ -1,0 +1,1 @@
+"""Latchkey: account management for device fleets (the code Lambda gets)."""

@@ -1,0 +1,72 @@
+"""Settings read from the environment once per container (a frozen dataclass)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_settings: Settings | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_prefix: str = "latchkey-dev-"
+    session_ttl_seconds: int = 604800
+    pending_ttl_seconds: int = 300
+    login_failures_per_account: int = 10
+    login_lockout_seconds: int = 900
+    login_failures_per_address_per_hour: int = 100
+    totp_issuer: str = "Latchkey"
+    # The JWT signing key: given directly (local runs, tests) or named by a Secrets Manager ARN
+    # (deployed stages), in which case it is read once per container.
+    jwt_secret: str = ""
+    jwt_secret_arn: str = ""
+    dynamodb_endpoint: str = ""
+    aws_region: str = "us-east-1"
+    purge_lookback_days: int = 8
+
+    def table_name(self, table: str) -> str:
+        return self.table_prefix + table
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        """Read settings from the environment. Raises ValueError for a malformed number."""
+        defaults = cls()
+
+        def number(name: str, default: int) -> int:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            value = int(raw)
+            if value <= 0:
+                raise ValueError(f"{name} must be a positive whole number")
+            return value
+
+        return cls(
+            table_prefix=env.get("TABLE_PREFIX", defaults.table_prefix),
+            session_ttl_seconds=number("SESSION_TTL_SECONDS", defaults.session_ttl_seconds),
+            login_failures_per_address_per_hour=number(
+                "LOGIN_FAILURES_PER_ADDRESS_PER_HOUR", defaults.login_failures_per_address_per_hour
+            ),
+            totp_issuer=env.get("TOTP_ISSUER", defaults.totp_issuer),
+            jwt_secret=env.get("JWT_SECRET", ""),
+            jwt_secret_arn=env.get("JWT_SECRET_ARN", ""),
+            dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT", ""),
+            aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.aws_region,
+            purge_lookback_days=number("PURGE_LOOKBACK_DAYS", defaults.purge_lookback_days),
+        )
+
+
+def get_settings() -> Settings:
+    """The settings of this container, read from the environment on first use."""
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings
+
+
+def use_settings(settings: Settings | None) -> None:
+    """Replace (or, with None, forget) the cached settings: for tests and the dev server."""
+    global _settings
+    _settings = settings

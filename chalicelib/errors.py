@@ -1,0 +1,72 @@
+"""The API's errors: each class is one row of the contract's error table.
+
+The class name is the body's ``Code``. They derive from Chalice's ChaliceUnhandledError so that a
+view lets them through to the middleware in ``web.py``, the one place that turns them into
+responses (it can add headers such as ``Retry-After``, which a ChaliceViewError cannot carry).
+Services raise them without knowing about HTTP: the status lives here, in one table.
+"""
+
+from __future__ import annotations
+
+from chalice import ChaliceUnhandledError
+
+
+class ApiError(ChaliceUnhandledError):
+    """Base of every error the API answers with; ``status`` is the HTTP status."""
+
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def code(self) -> str:
+        return type(self).__name__
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class BadRequestError(ApiError):
+    status = 400
+
+
+class InvalidTotpCodeError(ApiError):
+    status = 400
+
+
+class UnauthorizedError(ApiError):
+    status = 401
+
+
+class InvalidCredentialsError(ApiError):
+    status = 401
+
+
+class ForbiddenError(ApiError):
+    status = 403
+
+
+class NotFoundError(ApiError):
+    status = 404
+
+
+class ConflictError(ApiError):
+    status = 409
+
+
+class TooManyRequestsError(ApiError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+def invalid_field(field: str, problem: str) -> BadRequestError:
+    """A 400 whose message names the field, as the contract asks."""
+    return BadRequestError(f"{field}: {problem}")

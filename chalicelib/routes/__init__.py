@@ -1,0 +1,1 @@
+"""One Chalice Blueprint per resource: parse, call a service, shape the reply."""

@@ -1,0 +1,1 @@
+"""Pure security helpers: no I/O, no clock of their own."""

@@ -1,0 +1,82 @@
+"""The domain: the rules of accounts, sessions, API keys, two-factor and applications.
+
+Services know nothing of HTTP. ``get_services()`` builds them once per container from the
+settings; tests replace the clock to move time instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from chalicelib.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.services.accounts import AccountService
+    from chalicelib.services.auth import AuthService
+    from chalicelib.services.purge import PurgeService
+    from chalicelib.services.sessions import SessionService
+    from chalicelib.services.throttle import LoginThrottle
+
+_services: Services | None = None
+
+
+class SystemClock:
+    """Seconds since the epoch, whole."""
+
+    def __call__(self) -> int:
+        return int(time.time())
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Callable[[], int]
+
+    # Each service is built on first use, so a request pays only for the modules it needs.
+    @cached_property
+    def sessions(self) -> SessionService:
+        from chalicelib.services.sessions import SessionService
+
+        return SessionService(self.settings, self.clock)
+
+    @cached_property
+    def throttle(self) -> LoginThrottle:
+        from chalicelib.services.throttle import LoginThrottle
+
+        return LoginThrottle(self.settings, self.clock)
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        from chalicelib.services.accounts import AccountService
+
+        return AccountService(self.settings, self.clock, self.sessions, self.throttle)
+
+    @cached_property
+    def auth(self) -> AuthService:
+        from chalicelib.services.auth import AuthService
+
+        return AuthService(self.sessions)
+
+    @cached_property
+    def purge(self) -> PurgeService:
+        from chalicelib.services.purge import PurgeService
+
+        return PurgeService(self.settings, self.clock)
+
+
+def get_services() -> Services:
+    """The services of this container, built on first use."""
+    global _services
+    if _services is None:
+        _services = Services(get_settings(), SystemClock())
+    return _services
+
+
+def use_services(services: Services | None) -> None:
+    """Install ``services`` (tests give them a clock they can move), or with None forget them."""
+    global _services
+    _services = services

@@ -1,0 +1,73 @@
+"""Session tokens: issuing them, and checking one against its stored session on every request."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+from chalicelib.config import Settings
+from chalicelib.errors import UnauthorizedError
+from chalicelib.security.tokens import PENDING, SESSION, InvalidTokenError, TokenClaims, issue_token, verify_token
+from chalicelib.store import dynamo
+from chalicelib.store.secrets import load_signing_key
+from chalicelib.store.sessions import Session, SessionStore
+from chalicelib.store.users import User, UserStore
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: int
+
+
+class SessionService:
+    def __init__(self, settings: Settings, clock: Callable[[], int]) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.store = SessionStore(settings)
+        self.users = UserStore(settings)
+
+    @cached_property
+    def _key(self) -> bytes:
+        return load_signing_key(self.settings)
+
+    def issue(self, user_id: str, kind: str = SESSION) -> IssuedToken:
+        """Store a new session for ``user_id`` and return its signed token."""
+        now = self.clock()
+        ttl = self.settings.session_ttl_seconds if kind == SESSION else self.settings.pending_ttl_seconds
+        session = Session(
+            session_id=secrets.token_urlsafe(16), user_id=user_id, kind=kind, created_at=now, expires_at=now + ttl
+        )
+        self.store.put(session)
+        claims = TokenClaims(user_id, session.session_id, kind, session.created_at, session.expires_at)
+        return IssuedToken(issue_token(claims, self._key), session.expires_at)
+
+    def verify(self, token: str, kind: str = SESSION) -> tuple[Session, User]:
+        """The live session of ``token`` and its user, in one round trip.
+
+        Raises UnauthorizedError if the token is forged, expired, of another kind, or names a
+        session that is gone.
+        """
+        now = self.clock()
+        try:
+            claims = verify_token(token, self._key, now)
+        except InvalidTokenError:
+            raise UnauthorizedError("The token is invalid or has expired.") from None
+        if claims.kind != kind:
+            raise UnauthorizedError(
+                "A pending login token is accepted only by POST /v1/login/totp."
+                if claims.kind == PENDING
+                else "This route needs a pending login token from POST /v1/login."
+            )
+        session, user = dynamo.get_many(self.store.ref(claims.session_id), self.users.ref(claims.user_id))
+        if (
+            session is None
+            or user is None
+            or session.user_id != claims.user_id
+            or session.kind != claims.kind
+            or session.expires_at <= now
+        ):
+            raise UnauthorizedError("The token is invalid or has expired.")
+        return session, user

@@ -1,0 +1,1 @@
+"""DynamoDB access: one module per table, all described in ``tables.py``. Returns dataclasses."""

@@ -1,0 +1,92 @@
+"""The sessions table: one item per issued session token (full or pending), keyed by its id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.config import Settings
+from chalicelib.store import dynamo
+from chalicelib.store.tables import SESSIONS, expiry_attributes
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    user_id: str
+    kind: str  # "session" or "pending"
+    created_at: int
+    expires_at: int
+    failures: int = 0  # wrong second-factor codes (pending sessions only)
+
+
+def _parse(item: dict[str, Any]) -> Session:
+    return Session(
+        session_id=item["session_id"],
+        user_id=item["user_id"],
+        kind=item["kind"],
+        created_at=item["created_at"],
+        expires_at=item["expires_at"],
+        failures=item.get("failures", 0),
+    )
+
+
+class SessionStore:
+    def __init__(self, settings: Settings) -> None:
+        self.table = settings.table_name(SESSIONS.name)
+
+    def ref(self, session_id: str) -> dynamo.Ref[Session]:
+        return dynamo.Ref(self.table, {"session_id": session_id}, _parse)
+
+    def put(self, session: Session) -> None:
+        item = {
+            "session_id": session.session_id,
+            "user_id": session.user_id,
+            "kind": session.kind,
+            "created_at": session.created_at,
+        } | expiry_attributes(session.expires_at)
+        dynamo.client().put_item(
+            TableName=self.table, Item=dynamo.to_item(item), ConditionExpression="attribute_not_exists(session_id)"
+        )
+
+    def add_failure(self, session_id: str, limit: int, now: int) -> int | None:
+        """Count one wrong code against a live pending session. Returns the new count, or None if
+        the session is gone, expired or already had ``limit`` failures (it is dead)."""
+        try:
+            reply = dynamo.client().update_item(
+                TableName=self.table,
+                Key=dynamo.to_item({"session_id": session_id}),
+                UpdateExpression="SET failures = if_not_exists(failures, :zero) + :one",
+                ConditionExpression=(
+                    "attribute_exists(session_id) AND expires_at > :now "
+                    "AND (attribute_not_exists(failures) OR failures < :limit)"
+                ),
+                ExpressionAttributeValues=dynamo.to_item({":zero": 0, ":one": 1, ":now": now, ":limit": limit}),
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as exc:
+            if dynamo.is_condition_failure(exc):
+                return None
+            raise
+        return int(dynamo.from_item(reply["Attributes"])["failures"])
+
+    def consume(self, session_id: str, now: int, max_failures: int) -> bool:
+        """Delete a live pending session so that it is exchanged once at most. False if it was
+        already gone, expired or dead."""
+        try:
+            dynamo.client().delete_item(
+                TableName=self.table,
+                Key=dynamo.to_item({"session_id": session_id}),
+                ConditionExpression=(
+                    "attribute_exists(session_id) AND expires_at > :now "
+                    "AND (attribute_not_exists(failures) OR failures < :limit)"
+                ),
+                ExpressionAttributeValues=dynamo.to_item({":now": now, ":limit": max_failures}),
+            )
+        except ClientError as exc:
+            if dynamo.is_condition_failure(exc):
+                return False
+            raise
+        return True

@@ -1,0 +1,97 @@
+"""`make run`: the API on Chalice's local server, over an embedded DynamoDB, with the hourly purge.
+
+Starts moto's DynamoDB server in this process, creates the tables from store/tables.py, serves
+the app at 127.0.0.1:$PORT (default 8000), and runs purge_expired_sessions every
+PURGE_INTERVAL_SECONDS (default 3600), as EventBridge would. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import sys
+import threading
+from datetime import UTC
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+
+def stage_environment(stage: str) -> dict[str, str]:
+    """The environment variables .chalice/config.json gives ``stage``."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    env = dict(config.get("environment_variables", {}))
+    env.update(config.get("stages", {}).get(stage, {}).get("environment_variables", {}))
+    return env
+
+
+def scheduled_event() -> dict[str, object]:
+    """The event EventBridge sends a scheduled Lambda function."""
+    from datetime import datetime
+
+    return {
+        "version": "0",
+        "id": secrets.token_hex(16),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": os.environ.get("AWS_REGION", "us-east-1"),
+        "resources": ["arn:aws:events:us-east-1:000000000000:rule/latchkey-dev-purge_expired_sessions"],
+        "detail": {},
+    }
+
+
+def main() -> None:
+    for name, value in stage_environment("dev").items():
+        os.environ.setdefault(name, value)
+    # A fresh signing key per start unless one is given: restarting the server logs everyone out,
+    # which a development server may do (its in-memory data is gone too).
+    os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
+
+    import local_dynamodb
+    from chalice.config import Config
+    from chalice.local import LocalDevServer
+
+    from chalicelib.config import Settings
+
+    local_dynamodb.use_fake_aws_credentials()
+    endpoint = os.environ.get("DYNAMODB_ENDPOINT")
+    stop_db = None
+    if not endpoint:
+        endpoint, stop_db = local_dynamodb.start_moto()
+    local_dynamodb.install(Settings.from_env(), endpoint)
+
+    from app import app, purge_expired_sessions
+
+    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
+    interval = float(os.environ.get("PURGE_INTERVAL_SECONDS", "3600"))
+    stopping = threading.Event()
+
+    def purge_on_schedule() -> None:
+        while not stopping.wait(interval):
+            try:
+                purge_expired_sessions(scheduled_event(), None)
+            except Exception:  # keep the schedule alive, as EventBridge would retry the next hour
+                app.log.exception("scheduled purge failed")
+
+    threading.Thread(target=purge_on_schedule, name="purge", daemon=True).start()
+    server = LocalDevServer(app, Config(chalice_stage="dev"), host, port)
+
+    def stop(*_: object) -> None:
+        stopping.set()
+        threading.Thread(target=server.shutdown).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"Latchkey on http://{host}:{port} (DynamoDB at {endpoint}); Ctrl-C stops it.", flush=True)
+    server.serve_forever()
+    if stop_db:
+        stop_db()
+
+
+if __name__ == "__main__":
+    main()

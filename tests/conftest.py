@@ -1,0 +1,132 @@
+"""Fixtures that read like the story: a DynamoDB endpoint, fresh tables, a clock, the API, a user."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import local_dynamodb
+import pytest
+
+local_dynamodb.use_fake_aws_credentials()
+
+from chalice.test import Client  # noqa: E402
+
+from app import app  # noqa: E402
+from chalicelib.config import Settings, use_settings  # noqa: E402
+from chalicelib.services import Services, use_services  # noqa: E402
+from chalicelib.store import dynamo  # noqa: E402
+
+JSON = {"Content-Type": "application/json"}
+START = 2_000_000_000  # 2033-05-18T03:33:20Z: the fake clock's first reading
+PASSWORD = "correct horse battery"
+_prefixes = itertools.count()
+
+
+class FakeClock:
+    """A clock that tests move by hand."""
+
+    def __init__(self, now: int = START) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, seconds: int) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    """moto's DynamoDB server, one for the whole test session."""
+    endpoint, stop = local_dynamodb.start_moto()
+    yield endpoint
+    stop()
+
+
+@pytest.fixture
+def settings(dynamodb_endpoint: str) -> Iterator[Settings]:
+    """Fresh tables (their own name prefix) for one test, and the settings that name them."""
+    base = Settings(table_prefix=f"t{os.getpid()}x{next(_prefixes)}-", jwt_secret="test-signing-key-" + "x" * 32)
+    settings = local_dynamodb.install(base, dynamodb_endpoint)
+    yield settings
+    local_dynamodb.drop_tables(settings)
+    use_settings(None)
+    use_services(None)
+    dynamo.reset_client()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def services(settings: Settings, clock: FakeClock) -> Services:
+    built = Services(settings, clock)
+    use_services(built)
+    return built
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class Api:
+    """The API through Chalice's test client: JSON in, Reply out."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None, **headers: str) -> Reply:
+        sent = dict(JSON)
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        sent.update(headers)
+        raw = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
+        reply = self.client.http.request(method, path, headers=sent, body=raw or b"")
+        parsed = json.loads(reply.body) if reply.body else None
+        return Reply(reply.status_code, parsed, {k.lower(): v for k, v in reply.headers.items()})
+
+    def get(self, path: str, token: str | None = None) -> Reply:
+        return self.call("GET", path, token=token)
+
+    def post(self, path: str, body: Any = None, token: str | None = None) -> Reply:
+        return self.call("POST", path, body if body is not None else {}, token=token)
+
+    def signup(self, username: str = "alice", email: str | None = None, password: str = PASSWORD) -> Reply:
+        reply = self.post(
+            "/v1/signup", {"username": username, "email": email or f"{username}@example.com", "password": password}
+        )
+        assert reply.status == 201, reply.body
+        return reply
+
+    def login(self, username: str = "alice", password: str = PASSWORD) -> Reply:
+        return self.post("/v1/login", {"username": username, "password": password})
+
+
+@pytest.fixture
+def api(services: Services) -> Iterator[Api]:
+    with Client(app) as client:
+        yield Api(client)
+
+
+@pytest.fixture
+def alice(api: Api) -> str:
+    """A signed-up user's session token."""
+    token: str = api.signup("alice").body["token"]
+    return token
+
+
+def count_dynamodb_calls() -> list[str]:
+    """Record the name of every DynamoDB call made from now on into the returned list."""
+    calls: list[str] = []
+    dynamo.client().meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    return calls
