@@ -23,6 +23,7 @@ from chalicelib.services.auth import Principal
 MAX_BODY_BYTES = 64 * 1024
 MAX_LIMIT = 100
 _BEARER = re.compile(r"Bearer +([\x21-\x7e]{1,4096})", re.IGNORECASE)
+_DIGITS = re.compile(r"[0-9]{1,9}")
 _caller: ContextVar[str | None] = ContextVar("caller", default=None)
 _TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}
 
@@ -117,7 +118,8 @@ def page_params(request: Request) -> tuple[int, str | None]:
     raw_limit = params.get("limit")
     limit = MAX_LIMIT
     if raw_limit is not None:
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500, found by hypothesis).
+        if not _DIGITS.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= MAX_LIMIT:
             raise invalid_field("limit", f"a whole number from 1 to {MAX_LIMIT}")
         limit = int(raw_limit)
     cursor = params.get("cursor") or None

@@ -195,7 +195,8 @@ def decode_cursor(cursor: str, fields: Sequence[str], fixed: Mapping[str, Any]) 
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: a cursor of nested brackets (found by hypothesis; it was a 500).
         raise InvalidCursorError("not a cursor") from None
     if not isinstance(key, dict) or set(key) != set(fields) or not all(isinstance(v, str) for v in key.values()):
         raise InvalidCursorError("not a cursor")
