@@ -194,7 +194,9 @@ PATHS: dict[str, dict[str, Any]] = {
             ok(ref("SignupReply"), 201, "The user and a session token."),
             (400, 409),
             auth=None,
-            request=obj({"username": USERNAME, "email": string(3, 254, pattern="^[^@]+@[^@]+$"), "password": PASSWORD}),
+            request=obj(
+                {"username": USERNAME, "email": string(5, 254, pattern="^[^@]+@[^@]+\\.[^@]+$"), "password": PASSWORD}
+            ),
         ),
     },
     "/v1/login": {
@@ -347,6 +349,63 @@ PATHS: dict[str, dict[str, Any]] = {
         ),
     },
 }
+
+
+def _bearer_from(pointer: str) -> dict[str, str]:
+    return {"header.Authorization": f"Bearer {{$response.body#{pointer}}}"}
+
+
+# OpenAPI links: how one response feeds the next request. They tell a reader (and schemathesis's
+# stateful phase) that signup's token is the bearer of later calls, and that a created resource's
+# id fills the {id} of the routes that read, change and delete it.
+_SAME_APP = {"path.id": "$request.path.id"}
+_APP_ID = {"path.id": "$response.body#/id"}
+LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
+    ("/v1/signup", "post", "201"): {
+        "LogIn": {
+            "operationId": "login",
+            "requestBody": {"username": "$request.body#/username", "password": "$request.body#/password"},
+        },
+        "GetUser": {"operationId": "get_user", "parameters": _bearer_from("/token")},
+        "RefreshToken": {"operationId": "refresh_token", "parameters": _bearer_from("/token")},
+    },
+    ("/v1/login", "post", "200"): {
+        "GetUser": {"operationId": "get_user", "parameters": _bearer_from("/token")},
+        "LogInWithCode": {"operationId": "login_totp", "parameters": _bearer_from("/token")},
+    },
+    ("/v1/user/refresh-token", "post", "200"): {
+        "GetUser": {"operationId": "get_user", "parameters": _bearer_from("/token")},
+    },
+    ("/v1/user/api-keys", "post", "201"): {
+        "DeleteApiKey": {"operationId": "delete_api_key", "parameters": _APP_ID},
+        "BatchDeleteApiKeys": {"operationId": "batch_delete_api_keys", "requestBody": {"ids": ["$response.body#/id"]}},
+        "GetUserByApiKey": {"operationId": "get_user", "parameters": _bearer_from("/key")},
+    },
+    ("/v1/applications", "post", "201"): {
+        "GetApplication": {"operationId": "get_application", "parameters": _APP_ID},
+        "UpdateApplication": {"operationId": "update_application", "parameters": _APP_ID},
+        "DeleteApplication": {"operationId": "delete_application", "parameters": _APP_ID},
+        "ListCollaborators": {"operationId": "list_collaborators", "parameters": _APP_ID},
+        "PutCollaborator": {"operationId": "put_collaborator", "parameters": _APP_ID},
+    },
+    ("/v1/applications/{id}", "patch", "200"): {
+        "GetApplication": {"operationId": "get_application", "parameters": _APP_ID},
+        "DeleteApplication": {"operationId": "delete_application", "parameters": _APP_ID},
+    },
+    **{
+        ("/v1/applications/{id}/collaborators/{username}", "put", status): {
+            "RemoveCollaborator": {
+                "operationId": "remove_collaborator",
+                "parameters": _SAME_APP | {"path.username": "$response.body#/username"},
+            },
+            "ListCollaborators": {"operationId": "list_collaborators", "parameters": _SAME_APP},
+        }
+        for status in ("200", "201")
+    },
+}
+for (_path, _method, _status), _links in LINKS.items():
+    PATHS[_path][_method]["responses"][_status]["links"] = _links
+
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",

@@ -55,3 +55,27 @@ def test_every_request_body_refuses_unknown_fields() -> None:
         for method, op in item.items():
             if "requestBody" in op:
                 assert closed(op["requestBody"]["content"]["application/json"]["schema"]), (method, path)
+
+
+def test_every_link_names_a_real_operation_and_its_parameters() -> None:
+    operations = {
+        op["operationId"]: op for item in DOCUMENT["paths"].values() for method, op in item.items() if method in METHODS
+    }
+    links = [
+        link
+        for item in DOCUMENT["paths"].values()
+        for method, op in item.items()
+        if method in METHODS
+        for response in op["responses"].values()
+        for link in response.get("links", {}).values()
+    ]
+    assert links
+    for link in links:
+        target = operations[link["operationId"]]
+        names = {f"{p['in']}.{p['name']}" for p in target.get("parameters", [])}
+        for parameter in link.get("parameters", {}):
+            assert parameter in names or parameter == "header.Authorization", (link, parameter)
+        if "requestBody" in link:
+            assert set(link["requestBody"]) <= set(
+                target["requestBody"]["content"]["application/json"]["schema"]["properties"]
+            )

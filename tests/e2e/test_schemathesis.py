@@ -1,0 +1,48 @@
+"""schemathesis against the running dev server: every documented operation, generated requests in
+all four phases (examples, coverage, fuzzing, stateful links), and every response checked against
+the document. Fails on any 5xx, any response the document does not allow, and any request the
+schema rejects that the app accepts. Its configuration is tests/e2e/schemathesis.toml."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from chalicelib.openapi import DOCUMENT
+from tests.e2e.conftest import ROOT, ServerFactory
+from tests.e2e.test_http import signup, unique
+
+pytestmark = pytest.mark.e2e
+CONFIG = ROOT / "tests" / "e2e" / "schemathesis.toml"
+METHODS = {"get", "put", "post", "delete", "patch"}
+
+
+def test_the_api_holds_up_to_schemathesis(start_server: ServerFactory, tmp_path: Path) -> None:
+    # A fuzzer fails many logins from one address: lift that limit so its later logins still work.
+    server = start_server(LOGIN_FAILURES_PER_ADDRESS_PER_HOUR="1000000")
+    token = signup(server, unique("fuzzer"))["token"]
+    st = Path(sys.executable).with_name("st")
+    command = [str(st), "--no-color", "--config-file", str(CONFIG), "run", f"{server.url}/v1/openapi.json"]
+    command += ["--url", server.url, "--report", "junit", "--report-dir", str(tmp_path)]
+    started = time.monotonic()
+    run = subprocess.run(
+        command,
+        env=os.environ | {"LATCHKEY_FUZZ_TOKEN": token},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = run.stdout + run.stderr
+    summary = output[output.rfind("SUMMARY") :]
+    print(f"schemathesis: {time.monotonic() - started:.0f} s\n{summary}")
+    assert run.returncode == 0, output[-20000:]
+    operations = sum(1 for item in DOCUMENT["paths"].values() for method in item if method in METHODS)
+    tested = re.search(r"Tested:\s+(\d+)", summary)
+    assert tested and int(tested.group(1)) == operations, summary
