@@ -81,7 +81,7 @@ class ApiKeyService:
 
     def delete(self, user_id: str, key_id: str) -> None:
         """Revoke one of the user's keys. Raises NotFoundError for an unknown id or another's key."""
-        key_hash = self.store.hashes_of(user_id, [key_id]).get(key_id)
+        key_hash = self.store.hash_of(user_id, key_id)
         if key_hash is None or not self.store.delete(key_hash, user_id):
             raise NotFoundError("No such API key.")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ _KEY_FIELDS = ("key_hash", "user_id", "key_id")
 # The shape of the ids security.ids.new_id makes. Anything else names no key, and is not sent to
 # DynamoDB (which refuses an empty string as an index key value).
 KEY_ID_PATTERN = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+_LOOKUP_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -108,30 +110,36 @@ class ApiKeyStore:
         next_cursor = dynamo.encode_cursor({"user_id": user_id, "key_id": keys[-1].key_id}) if more else None
         return keys, next_cursor
 
-    def hashes_of(self, user_id: str, key_ids: Sequence[str]) -> dict[str, str]:
-        """The hashes of those of ``key_ids`` (at most 100) that are ``user_id``'s keys, by key id.
-        Strings that are not ids name no key and cost nothing.
-
-        One Query over the user's keys between the smallest and the largest id asked for.
-        """
-        wanted = sorted({k for k in key_ids if KEY_ID_PATTERN.fullmatch(k)})
-        if not wanted:
-            return {}
-        assert len(wanted) <= 100  # FilterExpression's IN takes at most 100 operands
-        values: dict[str, Any] = {":user": user_id, ":lo": wanted[0], ":hi": wanted[-1]}
-        values |= {f":id{i}": key_id for i, key_id in enumerate(wanted)}
-        found: dict[str, str] = {}
-        for page in dynamo.query_pages(
+    def hash_of(self, user_id: str, key_id: str) -> str | None:
+        """The hash of ``user_id``'s key ``key_id``, or None: one Query of the ``by_user`` index.
+        A string that is not an id names no key and costs nothing."""
+        if not KEY_ID_PATTERN.fullmatch(key_id):
+            return None
+        reply = dynamo.client().query(
             TableName=self.table,
             IndexName=BY_USER,
-            KeyConditionExpression="user_id = :user AND key_id BETWEEN :lo AND :hi",
-            FilterExpression=f"key_id IN ({', '.join(f':id{i}' for i in range(len(wanted)))})",
-            ProjectionExpression="key_id, key_hash",
-            ExpressionAttributeValues=dynamo.to_item(values),
-        ):
-            for item in map(dynamo.from_item, page.get("Items", [])):
-                found[item["key_id"]] = item["key_hash"]
-        return found
+            KeyConditionExpression="user_id = :user AND key_id = :id",
+            ProjectionExpression="key_hash",
+            ExpressionAttributeValues=dynamo.to_item({":user": user_id, ":id": key_id}),
+        )
+        items = reply.get("Items") or []
+        return str(dynamo.from_item(items[0])["key_hash"]) if items else None
+
+    def hashes_of(self, user_id: str, key_ids: Sequence[str]) -> dict[str, str]:
+        """The hashes of those of ``key_ids`` that are ``user_id``'s keys, by key id.
+
+        One Query per id, a few at a time: a Query cannot ask for a list of sort keys (a filter
+        may not name a key attribute), and one over all the user's keys would cost what the user
+        has rather than what was asked for.
+        """
+        wanted = sorted({k for k in key_ids if KEY_ID_PATTERN.fullmatch(k)})
+        if len(wanted) <= 1:
+            found = [self.hash_of(user_id, k) for k in wanted]
+        else:
+            dynamo.client()  # created once, before the threads share it (boto3 clients are thread-safe)
+            with ThreadPoolExecutor(max_workers=min(_LOOKUP_THREADS, len(wanted))) as pool:
+                found = list(pool.map(lambda k: self.hash_of(user_id, k), wanted))
+        return {k: h for k, h in zip(wanted, found, strict=True) if h is not None}
 
     def delete(self, key_hash: str, user_id: str) -> bool:
         """Delete a key if it is ``user_id``'s. False if it was not there (or not theirs)."""
