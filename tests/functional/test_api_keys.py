@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -370,3 +371,20 @@ def test_the_purge_removes_expired_keys_and_keeps_the_rest(
     assert sorted(i["key_id"] for i in scan(services)) == sorted([forever["id"], later["id"]])
     assert api.get("/v1/user", token=forever["key"]).status == 200
     assert api.get("/v1/user", token=later["key"]).status == 200
+
+
+def test_simultaneous_uses_record_last_used_at_once(api: Api, alice: str, services: Services) -> None:
+    create_key(api, alice)
+    [stored] = scan(services)
+    now = services.clock()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        wrote = list(pool.map(lambda _: services.api_keys.store.touch(stored["key_hash"], now, now - 300), range(8)))
+    assert wrote.count(True) == 1  # the conditional update lets one of them in
+
+
+def test_recording_a_use_never_recreates_a_deleted_key(api: Api, alice: str, services: Services) -> None:
+    created = create_key(api, alice)
+    [stored] = scan(services)
+    api.call("DELETE", f"/v1/user/api-keys/{created['id']}", token=alice)
+    assert services.api_keys.store.touch(stored["key_hash"], services.clock(), 0) is False
+    assert scan(services) == []
