@@ -73,16 +73,18 @@ class ApiKeyService:
         return CreatedApiKey(record, key)
 
     def list_page(self, user_id: str, limit: int, cursor: str | None) -> tuple[list[ApiKey], str | None]:
-        """One page of the user's keys, oldest first. Raises 400 for a cursor not from this list."""
+        """One page of the user's keys, oldest first; expired keys are gone, purged or not.
+        Raises 400 for a cursor not from this list."""
         try:
-            return self.store.list_page(user_id, limit, cursor)
+            return self.store.list_page(user_id, limit, cursor, self.clock())
         except dynamo.InvalidCursorError:
             raise invalid_field("cursor", "not a cursor from this list") from None
 
     def delete(self, user_id: str, key_id: str) -> None:
-        """Revoke one of the user's keys. Raises NotFoundError for an unknown id or another's key."""
-        key_hash = self.store.hash_of(user_id, key_id)
-        if key_hash is None or not self.store.delete(key_hash, user_id):
+        """Revoke one of the user's keys. Raises NotFoundError for an unknown, expired or another's key."""
+        now = self.clock()
+        key_hash = self.store.hash_of(user_id, key_id, now)
+        if key_hash is None or not self.store.delete(key_hash, user_id, now):
             raise NotFoundError("No such API key.")
 
     def delete_many(self, user_id: str, key_ids: Sequence[str]) -> BatchDeleteResult:
@@ -90,7 +92,7 @@ class ApiKeyService:
         if not 1 <= len(key_ids) <= BATCH_DELETE_MAX:
             raise invalid_field("ids", f"1-{BATCH_DELETE_MAX} ids")
         wanted = list(dict.fromkeys(key_ids))  # each id reported once, in the order given
-        hashes = self.store.hashes_of(user_id, wanted)
+        hashes = self.store.hashes_of(user_id, wanted, self.clock())
         self.store.delete_many(list(hashes.values()))
         return BatchDeleteResult(
             deleted=[k for k in wanted if k in hashes], not_found=[k for k in wanted if k not in hashes]

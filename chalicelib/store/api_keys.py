@@ -25,6 +25,8 @@ _KEY_FIELDS = ("key_hash", "user_id", "key_id")
 # DynamoDB (which refuses an empty string as an index key value).
 KEY_ID_PATTERN = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 _LOOKUP_THREADS = 8
+# An expired key is gone for every reader, whether or not the purge has deleted it yet.
+_LIVE = "(attribute_not_exists(expires_at) OR expires_at > :now)"
 
 
 @dataclass(frozen=True)
@@ -85,14 +87,14 @@ class ApiKeyStore:
             TableName=self.table, Item=dynamo.to_item(item), ConditionExpression="attribute_not_exists(key_hash)"
         )
 
-    def list_page(self, user_id: str, limit: int, cursor: str | None) -> tuple[list[ApiKey], str | None]:
-        """One page of a user's keys, oldest first, and the next page's cursor.
+    def list_page(self, user_id: str, limit: int, cursor: str | None, now: int) -> tuple[list[ApiKey], str | None]:
+        """One page of a user's live keys, oldest first, and the next page's cursor.
 
         The cursor holds the last key id, not the LastEvaluatedKey, which would carry the key's
         hash. Raises dynamo.InvalidCursorError for a cursor that is not from this user's list.
         """
         condition = "user_id = :user"
-        values: dict[str, Any] = {":user": user_id}
+        values: dict[str, Any] = {":user": user_id, ":now": now}
         if cursor:
             after = dynamo.decode_cursor(cursor, ("user_id", "key_id"), {"user_id": user_id})["key_id"]
             if not KEY_ID_PATTERN.fullmatch(after):
@@ -103,6 +105,7 @@ class ApiKeyStore:
             "TableName": self.table,
             "IndexName": BY_USER,
             "KeyConditionExpression": condition,
+            "FilterExpression": _LIVE,
             "ExpressionAttributeValues": dynamo.to_item(values),
         }
         items, more = dynamo.query_page(params, limit, None, _KEY_FIELDS, {"user_id": user_id})
@@ -110,8 +113,8 @@ class ApiKeyStore:
         next_cursor = dynamo.encode_cursor({"user_id": user_id, "key_id": keys[-1].key_id}) if more else None
         return keys, next_cursor
 
-    def hash_of(self, user_id: str, key_id: str) -> str | None:
-        """The hash of ``user_id``'s key ``key_id``, or None: one Query of the ``by_user`` index.
+    def hash_of(self, user_id: str, key_id: str, now: int) -> str | None:
+        """The hash of ``user_id``'s live key ``key_id``, or None: one Query of the ``by_user`` index.
         A string that is not an id names no key and costs nothing."""
         if not KEY_ID_PATTERN.fullmatch(key_id):
             return None
@@ -119,14 +122,15 @@ class ApiKeyStore:
             TableName=self.table,
             IndexName=BY_USER,
             KeyConditionExpression="user_id = :user AND key_id = :id",
+            FilterExpression=_LIVE,
             ProjectionExpression="key_hash",
-            ExpressionAttributeValues=dynamo.to_item({":user": user_id, ":id": key_id}),
+            ExpressionAttributeValues=dynamo.to_item({":user": user_id, ":id": key_id, ":now": now}),
         )
         items = reply.get("Items") or []
         return str(dynamo.from_item(items[0])["key_hash"]) if items else None
 
-    def hashes_of(self, user_id: str, key_ids: Sequence[str]) -> dict[str, str]:
-        """The hashes of those of ``key_ids`` that are ``user_id``'s keys, by key id.
+    def hashes_of(self, user_id: str, key_ids: Sequence[str], now: int) -> dict[str, str]:
+        """The hashes of those of ``key_ids`` that are ``user_id``'s live keys, by key id.
 
         One Query per id, a few at a time: a Query cannot ask for a list of sort keys (a filter
         may not name a key attribute), and one over all the user's keys would cost what the user
@@ -134,21 +138,21 @@ class ApiKeyStore:
         """
         wanted = sorted({k for k in key_ids if KEY_ID_PATTERN.fullmatch(k)})
         if len(wanted) <= 1:
-            found = [self.hash_of(user_id, k) for k in wanted]
+            found = [self.hash_of(user_id, k, now) for k in wanted]
         else:
             dynamo.client()  # created once, before the threads share it (boto3 clients are thread-safe)
             with ThreadPoolExecutor(max_workers=min(_LOOKUP_THREADS, len(wanted))) as pool:
-                found = list(pool.map(lambda k: self.hash_of(user_id, k), wanted))
+                found = list(pool.map(lambda k: self.hash_of(user_id, k, now), wanted))
         return {k: h for k, h in zip(wanted, found, strict=True) if h is not None}
 
-    def delete(self, key_hash: str, user_id: str) -> bool:
-        """Delete a key if it is ``user_id``'s. False if it was not there (or not theirs)."""
+    def delete(self, key_hash: str, user_id: str, now: int) -> bool:
+        """Delete a key if it is ``user_id``'s and live. False if it was not there (or not theirs)."""
         try:
             dynamo.client().delete_item(
                 TableName=self.table,
                 Key=dynamo.to_item({"key_hash": key_hash}),
-                ConditionExpression="user_id = :user",
-                ExpressionAttributeValues=dynamo.to_item({":user": user_id}),
+                ConditionExpression=f"user_id = :user AND {_LIVE}",
+                ExpressionAttributeValues=dynamo.to_item({":user": user_id, ":now": now}),
             )
         except ClientError as exc:
             if dynamo.is_condition_failure(exc):

@@ -388,3 +388,16 @@ def test_recording_a_use_never_recreates_a_deleted_key(api: Api, alice: str, ser
     api.call("DELETE", f"/v1/user/api-keys/{created['id']}", token=alice)
     assert services.api_keys.store.touch(stored["key_hash"], services.clock(), 0) is False
     assert scan(services) == []
+
+
+def test_an_expired_key_leaves_the_list_when_it_expires_not_when_it_is_purged(
+    api: Api, alice: str, clock: FakeClock
+) -> None:
+    forever = create_key(api, alice, name="forever")["id"]
+    expiring = create_key(api, alice, name="soon", expires_at="2033-05-18T03:34:20Z")["id"]
+    assert [k["id"] for k in list_keys(api, alice)["api_keys"]] == [forever, expiring]
+    clock.advance(MINUTE)
+    assert [k["id"] for k in list_keys(api, alice)["api_keys"]] == [forever]
+    assert api.call("DELETE", f"/v1/user/api-keys/{expiring}", token=alice).status == 404
+    reply = api.post("/v1/user/api-keys/batch-delete", {"ids": [expiring]}, token=alice)
+    assert reply.body == {"deleted": [], "not_found": [expiring]}
