@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: install run test unit functional e2e lint clean security
+.PHONY: install run test unit functional e2e lint bench clean security
 
 install: $(STAMP)
 
@@ -33,6 +33,9 @@ lint: install
 security: install
 	$(VENV)/bin/bandit -r chalicelib app.py -q -ll
 	$(PY) scripts/audit_requirements.py requirements.txt
+
+bench: install
+	$(PY) scripts/bench/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist
