@@ -24,6 +24,8 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_LIMIT = 100
 _BEARER = re.compile(r"Bearer +([\x21-\x7e]{1,4096})", re.IGNORECASE)
 _DIGITS = re.compile(r"[0-9]{1,9}")
+_RFC3339_LOCAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?")
+_RFC3339 = re.compile(_RFC3339_LOCAL.pattern + r"([Zz]|[+-][0-9]{2}:[0-9]{2})")
 _caller: ContextVar[str | None] = ContextVar("caller", default=None)
 _TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}
 
@@ -143,12 +145,16 @@ def timestamp(seconds: int | None) -> str | None:
 
 def parse_timestamp(value: str, field: str) -> int:
     """Seconds since the epoch of an RFC 3339 timestamp with a zone. 400 naming ``field`` otherwise."""
+    # RFC 3339 only, as the API reference's date-time says: fromisoformat alone also takes ISO 8601's
+    # other forms (2026-W48-5, 20261127T180000, no seconds), which the reference would refuse.
+    if not _RFC3339.fullmatch(value):
+        if _RFC3339_LOCAL.fullmatch(value):
+            raise invalid_field(field, "the timestamp needs a time zone, such as Z")
+        raise invalid_field(field, "an RFC 3339 timestamp such as 2026-11-27T18:00:00Z")
     try:
-        parsed = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError:
         raise invalid_field(field, "an RFC 3339 timestamp such as 2026-11-27T18:00:00Z") from None
-    if parsed.tzinfo is None:
-        raise invalid_field(field, "the timestamp needs a time zone, such as Z")
     return int(parsed.timestamp())
 
 

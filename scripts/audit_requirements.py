@@ -28,7 +28,7 @@ def main(requirements: str) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "audit.json"
         command = [str(pip_audit), "-r", requirements, "-f", "json", "-o", str(report), "--progress-spinner", "off"]
-        run = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 (our own tool)
+        run = subprocess.run(command, capture_output=True, text=True, check=False)
         if not report.exists():
             stderr = run.stderr.strip()
             if any(hint in stderr for hint in UNREACHABLE_HINTS):

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
+from jsonschema import FormatChecker
 
 from chalicelib.errors import ApiError, BadRequestError, UnauthorizedError
 from chalicelib.security.tokens import InvalidTokenError, verify_token
@@ -18,6 +19,7 @@ from chalicelib.services.accounts import check_email, check_password, check_user
 from chalicelib.store.dynamo import InvalidCursorError, decode_cursor, encode_cursor
 from chalicelib.web import MAX_BODY_BYTES, Field, bearer, page_params, parse_body, parse_timestamp, timestamp
 
+DATE_TIME = FormatChecker(["date-time"])
 # Examples per property: enough to find the classic mistakes, small enough for CI on 2 cores.
 EXAMPLES = 300
 FIELDS = (
@@ -120,12 +122,25 @@ def test_page_params_of_arbitrary_query_strings(params: dict[str, str]) -> None:
 @example("0001-01-01T00:00:00+23:59")
 @example("2026-11-27T18:00:00")
 @example("2026-11-27 18:00:00z")
+@example("2026-W48-5T18:00:00+00:00")  # ISO 8601 forms that fromisoformat takes and RFC 3339 does not
+@example("20261127T180000+00:00")
+@example("2026-11-27T18:00+00:00")
+@example("2026-11-27T18:00:00.5z")
 def test_parse_timestamp_of_arbitrary_text(text: str) -> None:
     outcome = only_contract_errors(parse_timestamp, text, "expires_at")
     if isinstance(outcome, ApiError):
         assert outcome.message.startswith("expires_at: ")
     else:
         assert isinstance(outcome, int)
+        # The app never accepts a timestamp that the API reference (format: date-time) refuses.
+        assert DATE_TIME.conforms(text, "date-time"), text
+
+
+@settings(max_examples=100)  # time zones are slow to draw
+@given(st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat(timespec="seconds")))
+def test_parse_timestamp_accepts_rfc3339_with_any_offset(text: str) -> None:
+    assume(DATE_TIME.conforms(text, "date-time"))
+    assert isinstance(parse_timestamp(text, "expires_at"), int)
 
 
 @settings(max_examples=EXAMPLES)
