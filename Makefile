@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: install run test unit functional e2e lint clean
+.PHONY: install run test unit functional e2e deploy lint clean package policy
 
 install: $(STAMP)
 
@@ -20,8 +20,17 @@ run: install
 test: lint
 	$(PY) -m pytest
 
-unit functional e2e: install
+unit functional e2e deploy: install
 	$(PY) -m pytest tests/$@
+
+# dist/$(STAGE): sam.json (the whole stack) and deployment.zip. `STAGE=prod make package` for prod.
+STAGE ?= dev
+package: install
+	$(PY) scripts/deploy_template.py package --stage $(STAGE)
+
+# Rewrite .chalice/policy-<stage>.json from the AWS calls the code makes (commit the result).
+policy: install
+	$(PY) scripts/deploy_template.py policy
 
 lint: install
 	$(VENV)/bin/ruff check .
