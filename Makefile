@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: install run test unit functional e2e deploy lint clean package policy
+.PHONY: install run test unit functional e2e lint clean package policy
 
 install: $(STAMP)
 
@@ -20,7 +20,7 @@ run: install
 test: lint
 	$(PY) -m pytest
 
-unit functional e2e deploy: install
+unit functional e2e: install
 	$(PY) -m pytest tests/$@
 
 # dist/$(STAGE): sam.json (the whole stack) and deployment.zip. `STAGE=prod make package` for prod.
