@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import json
 import os
 import re
@@ -56,6 +57,7 @@ _TRANSACT_ITEM_ACTIONS = {
 # --- what the code calls ---------------------------------------------------------------------------
 
 
+@functools.cache
 def _operations(service: str) -> dict[str, str]:
     """The service's client method names (snake_case) -> API operation names."""
     import botocore
