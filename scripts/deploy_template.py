@@ -378,7 +378,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"wrote {path.relative_to(ROOT)}")
     elif args.command == "package":
         template = package(args.stage, args.out or ROOT / "dist" / args.stage)
-        print(f"wrote {template.relative_to(ROOT) if template.is_relative_to(ROOT) else template}")
+        size = (template.parent / "deployment.zip").stat().st_size
+        resources = len(json.loads(template.read_text())["Resources"])
+        shown = template.parent.relative_to(ROOT) if template.is_relative_to(ROOT) else template.parent
+        print(f"wrote {shown}: sam.json ({resources} resources), deployment.zip ({size:,} bytes)")
     else:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(data_template(args.stage), indent=2) + "\n")

@@ -48,6 +48,12 @@ def test_the_tables_are_those_of_store_tables(packages: dict[str, Package], stag
         assert got.get("TimeToLiveSpecification") == ttl
 
 
+def test_the_quick_paths_data_template_holds_the_same_tables_and_secret(dev: Package) -> None:
+    data = deploy_template.data_template("dev")["Resources"]
+    assert data == {k: v for k, v in dev.template["Resources"].items() if k in data}
+    assert set(data) == set(dev.resources("AWS::DynamoDB::Table")) | {"JwtSecret"}
+
+
 def test_prod_tables_are_protected_from_deletion_and_dev_tables_are_not(dev: Package, prod: Package) -> None:
     for table in prod.resources("AWS::DynamoDB::Table").values():
         assert table["Properties"]["DeletionProtectionEnabled"] is True
