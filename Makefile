@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: install run test unit functional e2e lint clean package policy
+.PHONY: install run test unit functional e2e lint clean
 
 install: $(STAMP)
 
@@ -25,6 +25,7 @@ unit functional e2e: install
 
 # dist/$(STAGE): sam.json (the whole stack) and deployment.zip. `STAGE=prod make package` for prod.
 STAGE ?= dev
+.PHONY: package policy
 package: install
 	$(PY) scripts/deploy_template.py package --stage $(STAGE)
 
