@@ -68,10 +68,10 @@ def list_api_keys() -> dict[str, Any]:
     return {"api_keys": [api_key_view(k) for k in keys], "next_cursor": next_cursor}
 
 
-@bp.route("/v1/user/api-keys/{key_id}", methods=["DELETE"])
-def delete_api_key(key_id: str) -> Response:
+@bp.route("/v1/user/api-keys/{id}", methods=["DELETE"])
+def delete_api_key(id: str) -> Response:
     who = require_session(bp.current_request)
-    get_services().api_keys.delete(who.user_id, key_id)
+    get_services().api_keys.delete(who.user_id, id)
     return no_content()
 
 

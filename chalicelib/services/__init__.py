@@ -17,6 +17,7 @@ from chalicelib.config import Settings, get_settings
 if TYPE_CHECKING:
     from chalicelib.services.accounts import AccountService
     from chalicelib.services.api_keys import ApiKeyService
+    from chalicelib.services.applications import ApplicationService
     from chalicelib.services.auth import AuthService
     from chalicelib.services.purge import PurgeService
     from chalicelib.services.sessions import SessionService
@@ -73,6 +74,12 @@ class Services:
         from chalicelib.services.purge import PurgeService
 
         return PurgeService(self.settings, self.clock)
+
+    @cached_property
+    def applications(self) -> ApplicationService:
+        from chalicelib.services.applications import ApplicationService
+
+        return ApplicationService(self.settings, self.clock)
 
 
 def get_services() -> Services:
