@@ -171,7 +171,6 @@ CODE_OR_RECOVERY = {
     "oneOf": [obj({"code": TOTP_CODE}), obj({"recovery_code": RECOVERY_CODE})],
 }
 APP_ID = [path_parameter("id")]
-KEY_ID = [path_parameter("key_id")]
 COLLABORATOR = [path_parameter("id"), path_parameter("username")]
 
 PATHS: dict[str, dict[str, Any]] = {
@@ -245,9 +244,9 @@ PATHS: dict[str, dict[str, Any]] = {
             parameters=PAGE_PARAMETERS,
         ),
     },
-    "/v1/user/api-keys/{key_id}": {
+    "/v1/user/api-keys/{id}": {
         "delete": operation(
-            "delete_api_key", ok(None, 204, "Revoked."), (401, 403, 404), auth=SESSION, parameters=KEY_ID
+            "delete_api_key", ok(None, 204, "Revoked."), (401, 403, 404), auth=SESSION, parameters=APP_ID
         ),
     },
     "/v1/user/api-keys/batch-delete": {
@@ -378,7 +377,7 @@ LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
         "GetUser": {"operationId": "get_user", "parameters": _bearer_from("/token")},
     },
     ("/v1/user/api-keys", "post", "201"): {
-        "DeleteApiKey": {"operationId": "delete_api_key", "parameters": {"path.key_id": "$response.body#/id"}},
+        "DeleteApiKey": {"operationId": "delete_api_key", "parameters": _APP_ID},
         "BatchDeleteApiKeys": {"operationId": "batch_delete_api_keys", "requestBody": {"ids": ["$response.body#/id"]}},
         "GetUserByApiKey": {"operationId": "get_user", "parameters": _bearer_from("/key")},
     },

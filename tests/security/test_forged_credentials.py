@@ -286,7 +286,7 @@ def test_control_a_real_credential_gets_past_authentication(world: World) -> Non
 
 def bobs_resources(w: World) -> dict[str, dict[str, str]]:
     """Path parameters naming bob's resources, by the route prefix that owns them."""
-    resources = {"/v1/user/api-keys/": {"key_id": w.api_key(w.bob["token"])["id"]}}
+    resources = {"/v1/user/api-keys/": {"id": w.api_key(w.bob["token"])["id"]}}
     if any(r.path.startswith("/v1/applications/") for r in ROUTES):
         created = w.api.post("/v1/applications", {"name": "bobs-app"}, token=w.bob["token"])
         assert created.status == 201, created.body
