@@ -126,7 +126,13 @@ def listing(name: str, item: str) -> Schema:
 
 PAGE_PARAMETERS = [
     {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string", "minLength": 1}},
+    {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "The previous page's next_cursor; absent or empty for the first page.",
+        "schema": {"type": "string", "maxLength": 2048},
+    },
 ]
 
 
@@ -160,6 +166,9 @@ def operation(
     return op
 
 
+# What the app accepts, or more (never less): one @, a local part, dot-separated non-empty domain
+# labels, no spaces or control characters.
+EMAIL = string(5, 254, pattern="^[^@\\x00-\\x20]+@[^@\\x00-\\x20.]+(\\.[^@\\x00-\\x20.]+)+$")
 USERNAME = string(3, 32, pattern="^[A-Za-z][A-Za-z0-9_]*$")
 PASSWORD = string(10, 128)
 APP_NAME = string(1, 64, pattern="^[A-Za-z0-9_-]+$")
@@ -194,9 +203,7 @@ PATHS: dict[str, dict[str, Any]] = {
             ok(ref("SignupReply"), 201, "The user and a session token."),
             (400, 409),
             auth=None,
-            request=obj(
-                {"username": USERNAME, "email": string(5, 254, pattern="^[^@]+@[^@]+\\.[^@]+$"), "password": PASSWORD}
-            ),
+            request=obj({"username": USERNAME, "email": EMAIL, "password": PASSWORD}),
         ),
     },
     "/v1/login": {

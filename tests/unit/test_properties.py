@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from jsonschema import FormatChecker
 
 from chalicelib.errors import ApiError, BadRequestError, UnauthorizedError
+from chalicelib.openapi import DOCUMENT
 from chalicelib.security.tokens import InvalidTokenError, verify_token
 from chalicelib.services.accounts import check_email, check_password, check_username
 from chalicelib.store.dynamo import InvalidCursorError, decode_cursor, encode_cursor
@@ -163,6 +165,22 @@ def test_signup_validators_of_arbitrary_text(username: str, email: str, password
         if isinstance(outcome, ApiError):
             assert isinstance(outcome, BadRequestError)
             assert outcome.message.split(":")[0] in ("username", "email", "password")
+
+
+def signup_schema(field: str) -> dict[str, Any]:
+    signup = DOCUMENT["paths"]["/v1/signup"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    return dict(signup["properties"][field])
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.emails() | st.text(max_size=40) | st.from_regex(r"[^@]{1,8}@[^@]{1,8}\.[^@]{1,5}", fullmatch=True))
+@example("a\x7f@b.co")
+@example("a\ufeff@b.co")
+def test_the_reference_accepts_every_email_the_app_accepts(email: str) -> None:
+    if isinstance(only_contract_errors(check_email, email), ApiError):
+        return
+    schema = signup_schema("email")
+    assert schema["minLength"] <= len(email) <= schema["maxLength"] and re.search(schema["pattern"], email), email
 
 
 @settings(max_examples=EXAMPLES)
