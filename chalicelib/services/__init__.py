@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from chalicelib.services.purge import PurgeService
     from chalicelib.services.sessions import SessionService
     from chalicelib.services.throttle import LoginThrottle
+    from chalicelib.services.two_factor import TwoFactorService
 
 _services: Services | None = None
 
@@ -60,6 +61,12 @@ class Services:
         from chalicelib.services.auth import AuthService
 
         return AuthService(self.sessions)
+
+    @cached_property
+    def two_factor(self) -> TwoFactorService:
+        from chalicelib.services.two_factor import TwoFactorService
+
+        return TwoFactorService(self.settings, self.clock, self.sessions, self.throttle)
 
     @cached_property
     def purge(self) -> PurgeService:
