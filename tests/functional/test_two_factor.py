@@ -18,7 +18,7 @@ from chalicelib.errors import ApiError
 from chalicelib.services import Services
 from chalicelib.services.sessions import IssuedToken
 from chalicelib.store import dynamo
-from tests.conftest import PASSWORD, Api, FakeClock
+from tests.conftest import PASSWORD, Api, FakeClock, count_dynamodb_calls
 
 ADDRESS = "192.0.2.1"
 
@@ -509,3 +509,15 @@ def test_a_bad_body_costs_no_attempt(api: Api, two_factor_alice: tuple[str, list
 def test_login_by_password_alone_is_unchanged_for_users_without_two_factor(api: Api, alice: str) -> None:
     reply = api.login("alice", PASSWORD)
     assert reply.status == 200 and reply.body["two_factor_required"] is False
+
+
+def test_the_second_login_step_costs_five_dynamodb_calls(
+    api: Api, two_factor_alice: tuple[str, list[str]], clock: FakeClock
+) -> None:
+    secret, _ = two_factor_alice
+    pending = pending_login(api)
+    calls = count_dynamodb_calls()
+    assert login_totp(api, pending, code=app_code(secret, clock)).status == 200
+    # the token's session and user; the session's failures and the throttle counters; spending the
+    # step; consuming the pending session; storing the new session
+    assert calls == ["BatchGetItem", "BatchGetItem", "UpdateItem", "DeleteItem", "PutItem"]
