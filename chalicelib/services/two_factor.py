@@ -60,7 +60,7 @@ class TwoFactorService:
     def status(self, user: User) -> TwoFactorStatus:
         return TwoFactorStatus(
             enabled=user.two_factor_enabled,
-            pending=not user.two_factor_enabled and self._live_setup(user) is not None,
+            pending=not user.two_factor_enabled and self._live_setup(user, self.clock()) is not None,
             recovery_codes_remaining=len(user.recovery_hashes) if user.two_factor_enabled else 0,
         )
 
@@ -82,15 +82,16 @@ class TwoFactorService:
         """
         if user.two_factor_enabled:
             raise _already_enabled()
-        secret = self._live_setup(user)
+        now = self.clock()
+        secret = self._live_setup(user, now)
         if secret is None:
             raise ConflictError("No two-factor setup is pending: start one with POST /v1/user/2fa/setup.")
-        step = totp.matching_step(secret, _totp_code(code), self.clock())
+        step = totp.matching_step(secret, _totp_code(code), now)
         if step is None:
             raise InvalidTotpCodeError(WRONG_CODE)
         codes = totp.new_recovery_codes()
         hashes = [totp.hash_recovery_code(c) for c in codes]
-        if not self.users.enable_totp(user.user_id, secret, step, hashes, self.clock()):
+        if not self.users.enable_totp(user.user_id, secret, step, hashes, now):
             raise ConflictError("The two-factor setup changed meanwhile: start again with POST /v1/user/2fa/setup.")
         return codes
 
@@ -161,9 +162,10 @@ class TwoFactorService:
         hashed = totp.hash_recovery_code(canonical)
         return SecondFactor(recovery_hash=hashed) if hashed in user.recovery_hashes else None
 
-    def _live_setup(self, user: User) -> str | None:
+    @staticmethod
+    def _live_setup(user: User, now: int) -> str | None:
         """The secret of the user's pending setup, if it has not expired."""
-        if user.pending_totp_secret and user.pending_totp_expires_at > self.clock():
+        if user.pending_totp_secret and user.pending_totp_expires_at > now:
             return user.pending_totp_secret
         return None
 
