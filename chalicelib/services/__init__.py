@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from chalicelib.services.purge import PurgeService
     from chalicelib.services.sessions import SessionService
     from chalicelib.services.throttle import LoginThrottle
+    from chalicelib.services.two_factor import TwoFactorService
 
 _services: Services | None = None
 
@@ -68,6 +69,12 @@ class Services:
         from chalicelib.services.api_keys import ApiKeyService
 
         return ApiKeyService(self.settings, self.clock)
+
+    @cached_property
+    def two_factor(self) -> TwoFactorService:
+        from chalicelib.services.two_factor import TwoFactorService
+
+        return TwoFactorService(self.settings, self.clock, self.sessions, self.throttle)
 
     @cached_property
     def purge(self) -> PurgeService:
