@@ -13,6 +13,13 @@ from typing import Any
 _log = logging.getLogger("latchkey_events")
 _log.setLevel(logging.INFO)
 
+# The AWS SDK logs whole request and response bodies at DEBUG, and some of ours hold secrets (a
+# TOTP secret on its way to the users table, and back). Its loggers stay at INFO whatever the root
+# level, so that turning DEBUG on to chase a problem never copies a secret into CloudWatch
+# (found by tests/security/test_log_hygiene.py).
+for _sdk_logger in ("botocore", "boto3"):
+    logging.getLogger(_sdk_logger).setLevel(logging.INFO)
+
 
 def log_event(event: str, **fields: Any) -> None:
     """Log ``event`` with ``fields`` as one JSON line. Callers pass ids and numbers, not secrets."""
