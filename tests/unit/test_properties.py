@@ -16,6 +16,7 @@ from jsonschema import FormatChecker
 
 from chalicelib.errors import ApiError, BadRequestError, UnauthorizedError
 from chalicelib.openapi import DOCUMENT
+from chalicelib.security.api_keys import generate_api_key, has_valid_checksum
 from chalicelib.security.tokens import InvalidTokenError, verify_token
 from chalicelib.services.accounts import check_email, check_password, check_username
 from chalicelib.store.dynamo import InvalidCursorError, decode_cursor, encode_cursor
@@ -240,3 +241,22 @@ def test_bearer_of_arbitrary_headers(header: str) -> None:
 def test_verify_token_of_arbitrary_text(token: str) -> None:
     with pytest.raises(InvalidTokenError):
         verify_token(token, b"k" * 48, 2_000_000_000)
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.text(max_size=60) | st.text("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", max_size=45))
+@example("lk_" + "A" * 38)
+@example("lk_" + "\u0661" * 38)  # digits to str.isdigit, not base62
+def test_api_key_checksum_of_arbitrary_text(text: str) -> None:
+    assert has_valid_checksum(text) in (True, False)
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.data())
+def test_every_single_character_change_or_truncation_of_a_key_fails_its_checksum(data: st.DataObject) -> None:
+    key = generate_api_key()
+    assert has_valid_checksum(key)
+    position = data.draw(st.integers(min_value=0, max_value=len(key) - 1))
+    replacement = data.draw(st.characters(codec="utf-8").filter(lambda c: c != key[position]))
+    assert not has_valid_checksum(key[:position] + replacement + key[position + 1 :])
+    assert not has_valid_checksum(key[: data.draw(st.integers(min_value=0, max_value=len(key) - 1))])
