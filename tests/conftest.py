@@ -40,10 +40,51 @@ class FakeClock:
         self.now += seconds
 
 
-@pytest.fixture(scope="session")
-def dynamodb_endpoint() -> Iterator[str]:
-    """moto's DynamoDB server, one for the whole test session."""
-    endpoint, stop = local_dynamodb.start_moto()
+BACKENDS = ("moto", "dynamodb-local")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        choices=(*BACKENDS, "all"),
+        default="all",
+        help="the DynamoDB the store, functional and e2e tests run against (default: all, each test once per backend)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep only the tests of the chosen backend; in CI a DynamoDB Local that cannot run is an error."""
+    chosen = config.getoption("--backend")
+    if chosen != "all":
+        kept, dropped = [], []
+        for item in items:
+            backend = getattr(item, "callspec", None) and item.callspec.params.get("dynamodb_endpoint")
+            (dropped if backend and backend != chosen else kept).append(item)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+    wants_local = any(
+        getattr(item, "callspec", None) and item.callspec.params.get("dynamodb_endpoint") == "dynamodb-local"
+        for item in items
+    )
+    missing = local_dynamodb.dynamodb_local_missing()
+    if wants_local and missing and os.environ.get("CI") == "true":
+        raise pytest.UsageError(f"CI=true and {missing}")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def dynamodb_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
+    """One DynamoDB for the whole test session, per backend: moto's server, or Amazon's DynamoDB Local.
+
+    Every test that uses it (through ``settings``, ``api``...) runs once against each.
+    """
+    if request.param == "moto":
+        endpoint, stop = local_dynamodb.start_moto()
+    else:
+        missing = local_dynamodb.dynamodb_local_missing()
+        if missing:
+            pytest.skip(missing)  # one line in the summary, however many tests it skips
+        endpoint, stop = local_dynamodb.start_dynamodb_local()
     yield endpoint
     stop()
 

@@ -187,7 +187,10 @@ def encode_cursor(key: Mapping[str, Any]) -> str:
 
 
 def decode_cursor(cursor: str, fields: Sequence[str], fixed: Mapping[str, Any]) -> dict[str, Any]:
-    """Decode a cursor; it must hold exactly ``fields`` as strings and agree with ``fixed``."""
+    """Decode a cursor; it must hold exactly ``fields`` as non-empty strings and agree with ``fixed``.
+
+    DynamoDB refuses an empty string in a key (moto lets it pass), so an empty value would be a 500.
+    """
     import base64
     import binascii
     import json
@@ -197,7 +200,7 @@ def decode_cursor(cursor: str, fields: Sequence[str], fixed: Mapping[str, Any]) 
         key = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise InvalidCursorError("not a cursor") from None
-    if not isinstance(key, dict) or set(key) != set(fields) or not all(isinstance(v, str) for v in key.values()):
+    if not isinstance(key, dict) or set(key) != set(fields) or not all(isinstance(v, str) and v for v in key.values()):
         raise InvalidCursorError("not a cursor")
     if any(key.get(k) != v for k, v in fixed.items()):
         raise InvalidCursorError("not a cursor for this list")
