@@ -58,18 +58,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if chosen != "all":
         kept, dropped = [], []
         for item in items:
-            backend = getattr(item, "callspec", None) and item.callspec.params.get("dynamodb_endpoint")
+            backend = _backend(item)
             (dropped if backend and backend != chosen else kept).append(item)
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = kept
-    wants_local = any(
-        getattr(item, "callspec", None) and item.callspec.params.get("dynamodb_endpoint") == "dynamodb-local"
-        for item in items
-    )
-    missing = local_dynamodb.dynamodb_local_missing()
-    if wants_local and missing and os.environ.get("CI") == "true":
-        raise pytest.UsageError(f"CI=true and {missing}")
+    if os.environ.get("CI") == "true" and any(_backend(item) == "dynamodb-local" for item in items):
+        missing = local_dynamodb.dynamodb_local_missing()
+        if missing:
+            raise pytest.UsageError(f"CI=true and {missing}")
+
+
+def _backend(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("dynamodb_endpoint") if callspec else None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip DynamoDB Local's runs where it cannot run, raised here (not in the fixture) so that
+    pytest's summary folds them into one line."""
+    missing = _backend(item) == "dynamodb-local" and local_dynamodb.dynamodb_local_missing()
+    if missing:
+        pytest.skip(missing)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -81,10 +91,7 @@ def dynamodb_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.param == "moto":
         endpoint, stop = local_dynamodb.start_moto()
     else:
-        missing = local_dynamodb.dynamodb_local_missing()
-        if missing:
-            pytest.skip(missing)  # one line in the summary, however many tests it skips
-        endpoint, stop = local_dynamodb.start_dynamodb_local()
+        endpoint, stop = local_dynamodb.start_dynamodb_local()  # pytest_runtest_setup skipped it if missing
     yield endpoint
     stop()
 
