@@ -201,3 +201,15 @@ def test_query_page_refuses_cursors_it_did_not_issue(grants: str, kind: str) -> 
 
 def test_a_cursor_past_the_last_item_gives_an_empty_last_page(grants: str) -> None:
     assert list_grants(grants, 2, dynamo.encode_cursor({"app_id": "zzz", "user_id": "u1"})) == ([], None)
+
+
+def test_get_many_finds_nothing_under_keys_dynamodb_could_not_hold(settings: Settings) -> None:
+    # DynamoDB refuses to read an empty or oversized key value (moto finds nothing): not found, not a 500.
+    [key] = put_sessions(settings, 1)
+    table = sessions_table(settings)
+    weird = [{"session_id": ""}, {"session_id": "x" * 2049}, {"session_id": "é" * 1025}]
+    refs = [dynamo.Ref(table, k, lambda item: item["session_id"]) for k in [*weird, key]]
+    calls = count_dynamodb_calls()
+    assert dynamo.get_many(*refs) == [None, None, None, "s000"]
+    assert dynamo.get_many(*refs[:1]) == [None]
+    assert calls == ["GetItem"]
