@@ -3,6 +3,7 @@ items, transactions, conditional updates and paginated queries, where moto and D
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -213,3 +214,35 @@ def test_get_many_finds_nothing_under_keys_dynamodb_could_not_hold(settings: Set
     assert dynamo.get_many(*refs) == [None, None, None, "s000"]
     assert dynamo.get_many(*refs[:1]) == [None]
     assert calls == ["GetItem"]
+
+
+class Conflicting:
+    """The next ``times`` TransactWriteItems lose a race with another transaction, as on DynamoDB
+    under contention (neither moto nor DynamoDB Local, which run transactions one at a time, does it)."""
+
+    def __init__(self, times: int) -> None:
+        self.times = times
+        dynamo.client().meta.events.register("before-call.dynamodb.TransactWriteItems", self.before)
+
+    def before(self, params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
+        if self.times <= 0:
+            return None
+        self.times -= 1
+        count = len(json.loads(params["body"])["TransactItems"])
+        reasons = [{"Code": "TransactionConflict"}] + [{"Code": "None"}] * (count - 1)
+        error = {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
+        return type("Reply", (), {"status_code": 400})(), {"Error": error, "CancellationReasons": reasons}
+
+
+def test_transact_retries_a_transaction_that_lost_a_race(settings: Settings) -> None:
+    table = settings.table_name("users")
+    item = dynamo.to_item({"pk": "A"})
+    put = {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+    lost = Conflicting(times=2)
+    dynamo.transact([put], on_condition_failure=lambda failed: None)
+    assert lost.times == 0  # lost twice, then went through
+    assert dynamo.get_many(dynamo.Ref(table, {"pk": "A"}, lambda item: item["pk"])) == ["A"]
+    always = Conflicting(times=100)
+    with pytest.raises(ClientError, match="TransactionCanceledException"):
+        dynamo.transact([put], on_condition_failure=lambda failed: None)
+    assert always.times == 100 - 8  # it gave up after 8 attempts
