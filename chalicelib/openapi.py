@@ -364,7 +364,9 @@ def _bearer_from(pointer: str) -> dict[str, str]:
 
 # OpenAPI links: how one response feeds the next request. They tell a reader (and schemathesis's
 # stateful phase) that signup's token is the bearer of later calls, and that a created resource's
-# id fills the {id} of the routes that read, change and delete it.
+# id fills the {id} of the routes that read, change and delete it. (No link feeds batch-delete:
+# schemathesis counts only DELETE as a deletion, so a key removed by batch-delete and then asked
+# for by its DELETE link would look to it like a created resource gone missing.)
 _SAME_APP = {"path.id": "$request.path.id"}
 _APP_ID = {"path.id": "$response.body#/id"}
 LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
@@ -385,7 +387,6 @@ LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
     },
     ("/v1/user/api-keys", "post", "201"): {
         "DeleteApiKey": {"operationId": "delete_api_key", "parameters": _APP_ID},
-        "BatchDeleteApiKeys": {"operationId": "batch_delete_api_keys", "requestBody": {"ids": ["$response.body#/id"]}},
         "GetUserByApiKey": {"operationId": "get_user", "parameters": _bearer_from("/key")},
     },
     ("/v1/applications", "post", "201"): {

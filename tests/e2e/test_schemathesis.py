@@ -32,7 +32,7 @@ def test_the_api_holds_up_to_schemathesis(start_server: ServerFactory, tmp_path:
     token = signup(server, unique("fuzzer"))["token"]
     st = Path(sys.executable).with_name("st")
     command = [str(st), "--no-color", "--config-file", str(CONFIG), "run", f"{server.url}/v1/openapi.json"]
-    command += ["--url", server.url, "--report", "junit", "--report-dir", str(tmp_path)]
+    command += ["--url", server.url, "--report", "junit,vcr", "--report-dir", str(tmp_path)]
     started = time.monotonic()
     run = subprocess.run(
         command,
