@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.config import Settings
 from chalicelib.store import dynamo
 from chalicelib.store.tables import API_KEYS, expiry_attributes
@@ -155,18 +153,15 @@ class ApiKeyStore:
 
     def delete(self, key_hash: str, user_id: str, now: int) -> bool:
         """Delete a key if it is ``user_id``'s and live. False if it was not there (or not theirs)."""
-        try:
-            dynamo.client().delete_item(
+        deleted = dynamo.if_condition_holds(
+            lambda: dynamo.client().delete_item(
                 TableName=self.table,
                 Key=dynamo.to_item({"key_hash": key_hash}),
                 ConditionExpression=f"user_id = :user AND {_LIVE}",
                 ExpressionAttributeValues=dynamo.to_item({":user": user_id, ":now": now}),
             )
-        except ClientError as exc:
-            if dynamo.is_condition_failure(exc):
-                return False
-            raise
-        return True
+        )
+        return deleted is not None
 
     def delete_many(self, key_hashes: Sequence[str]) -> None:
         """Delete keys in batches of 25 (BatchWriteItem's limit), retrying unprocessed ones."""
@@ -175,8 +170,9 @@ class ApiKeyStore:
     def touch(self, key_hash: str, now: int, not_since: int) -> bool:
         """Record a use at ``now`` unless one was recorded after ``not_since``; never recreates a
         deleted key. True if it wrote."""
-        try:
-            dynamo.client().update_item(
+        # The condition fails when another request recorded a use first, or the key is gone.
+        written = dynamo.if_condition_holds(
+            lambda: dynamo.client().update_item(
                 TableName=self.table,
                 Key=dynamo.to_item({"key_hash": key_hash}),
                 UpdateExpression="SET last_used_at = :now",
@@ -185,8 +181,5 @@ class ApiKeyStore:
                 ),
                 ExpressionAttributeValues=dynamo.to_item({":now": now, ":since": not_since}),
             )
-        except ClientError as exc:
-            if dynamo.is_condition_failure(exc):
-                return False  # another request recorded it first, or the key is gone
-            raise
-        return True
+        )
+        return written is not None

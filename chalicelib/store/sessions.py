@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.config import Settings
 from chalicelib.store import dynamo
 from chalicelib.store.tables import SESSIONS, expiry_attributes
@@ -50,8 +48,8 @@ class SessionStore:
     def add_failure(self, session_id: str, limit: int, now: int) -> int | None:
         """Count one wrong code against a live pending session. Returns the new count, or None if
         the session is gone, expired or already had ``limit`` failures (it is dead)."""
-        try:
-            reply = dynamo.client().update_item(
+        reply = dynamo.if_condition_holds(
+            lambda: dynamo.client().update_item(
                 TableName=self.table,
                 Key=dynamo.to_item({"session_id": session_id}),
                 UpdateExpression="SET failures = if_not_exists(failures, :zero) + :one",
@@ -62,10 +60,9 @@ class SessionStore:
                 ExpressionAttributeValues=dynamo.to_item({":zero": 0, ":one": 1, ":now": now, ":limit": limit}),
                 ReturnValues="UPDATED_NEW",
             )
-        except ClientError as exc:
-            if dynamo.is_condition_failure(exc):
-                return None
-            raise
+        )
+        if reply is None:
+            return None
         return int(dynamo.from_item(reply["Attributes"])["failures"])
 
     def exchange(self, pending_id: str, session: Session, now: int, max_failures: int) -> bool:
