@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from app import app
 from chalicelib.openapi import DOCUMENT
 from tests.e2e.conftest import ROOT, ServerFactory
 from tests.e2e.test_http import signup, unique
@@ -21,6 +22,21 @@ from tests.e2e.test_http import signup, unique
 pytestmark = pytest.mark.e2e
 CONFIG = ROOT / "tests" / "e2e" / "schemathesis.toml"
 METHODS = {"get", "put", "post", "delete", "patch"}
+
+
+def documented() -> dict[tuple[str, str], str]:
+    """(path, method) to operationId, for every operation of the reference."""
+    return {
+        (path, method): op["operationId"]
+        for path, item in DOCUMENT["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+    }
+
+
+def phantoms() -> list[str]:
+    routed = {(path, method.lower()) for path, methods in app.routes.items() for method in methods}
+    return sorted(op for key, op in documented().items() if key not in routed)
 
 
 # Once, against Amazon's DynamoDB Local (the closer to AWS of the two backends, with its limits on
@@ -33,6 +49,9 @@ def test_the_api_holds_up_to_schemathesis(start_server: ServerFactory, tmp_path:
     st = Path(sys.executable).with_name("st")
     command = [str(st), "--no-color", "--config-file", str(CONFIG), "run", f"{server.url}/v1/openapi.json"]
     command += ["--url", server.url, "--report", "junit,vcr", "--report-dir", str(tmp_path)]
+    # An operation the app does not route yet is test_openapi's failure to report, not this run's.
+    for operation_id in phantoms():
+        command += ["--exclude-operation-id", operation_id]
     started = time.monotonic()
     run = subprocess.run(
         command,
@@ -46,6 +65,7 @@ def test_the_api_holds_up_to_schemathesis(start_server: ServerFactory, tmp_path:
     summary = output[output.rfind("SUMMARY") :]
     print(f"schemathesis: {time.monotonic() - started:.0f} s\n{summary}")
     assert run.returncode == 0, output[-20000:]
-    operations = sum(1 for item in DOCUMENT["paths"].values() for method in item if method in METHODS)
+    # schemathesis leaves out the operation that serves the document it was loaded from.
+    operations = len(documented()) - len(phantoms()) - 1
     tested = re.search(r"Tested:\s+(\d+)", summary)
     assert tested and int(tested.group(1)) == operations, summary
