@@ -65,8 +65,7 @@ def assets() -> dict[str, str]:
 
 
 def _file_response(name: str) -> Response:
-    headers = dict(SECURITY_HEADERS)
-    headers["Content-Type"] = CONTENT_TYPES[Path(name).suffix]
+    headers: dict[str, str | list[str]] = {**SECURITY_HEADERS, "Content-Type": CONTENT_TYPES[Path(name).suffix]}
     return Response(body=assets()[name], status_code=200, headers=headers)
 
 
@@ -77,7 +76,8 @@ def page() -> Response:
         # Behind API Gateway the page may be asked for as /api (its stage): the page's links are
         # relative, so send the browser to /api/ where they resolve.
         last = path.rsplit("/", 1)[-1]
-        return Response(body="", status_code=308, headers={**SECURITY_HEADERS, "Location": f"{last}/"})
+        headers: dict[str, str | list[str]] = {**SECURITY_HEADERS, "Location": f"{last}/"}
+        return Response(body="", status_code=308, headers=headers)
     return _file_response(PAGE)
 
 

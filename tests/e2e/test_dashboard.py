@@ -363,9 +363,7 @@ def test_enable_two_factor_log_in_with_a_code_and_disable_it(page: Any, dashboar
     expect(page.get_by_role("button", name="Enable")).to_be_visible()
 
 
-def test_share_an_application_with_a_collaborator(
-    page: Any, browser: Any, dashboard: DevServer, shots: Path
-) -> None:
+def test_share_an_application_with_a_collaborator(page: Any, browser: Any, dashboard: DevServer, shots: Path) -> None:
     signup_by_api(dashboard, "bob")
     sign_up(page, "olivia")
     open_tab(page, "Applications")

@@ -149,7 +149,7 @@ def test_the_session_token_is_kept_in_session_storage_only(api: Api) -> None:
 
 @pytest.mark.parametrize("name", ["nope.js", "index.html", "..%2Fweb.py", "style.css.map", "APP.JS"])
 def test_an_unknown_file_is_a_404_in_the_contract_shape(api: Api, name: str) -> None:
-    status, headers, body = fetch(api, f"/dashboard/{name}")
+    status, _, body = fetch(api, f"/dashboard/{name}")
     assert status == 404
     assert json.loads(body)["Code"] == "NotFoundError"
 
