@@ -24,6 +24,7 @@ export function init(hooks) {
   $("#signup-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const form = event.currentTarget;
+    app.notify(null);
     submitting(form, async () => {
       const { username, email, password } = form.elements;
       const reply = await api.signup(username.value.trim(), email.value.trim(), password.value);
@@ -35,6 +36,7 @@ export function init(hooks) {
   $("#login-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const form = event.currentTarget;
+    app.notify(null);
     submitting(
       form,
       async () => {

@@ -200,7 +200,7 @@ def test_sign_up_details_refresh_log_out_and_in(page: Any, dashboard: DevServer,
     expect(page.locator("#detail-email")).to_have_text("alice@example.com")
     expect(page.locator("#detail-created")).to_contain_text("UTC")
     expect(page.locator("#detail-2fa")).to_have_text("Off")
-    page.screenshot(path=shots / "details.png")
+    page.screenshot(path=shots / "details.png", full_page=True)
 
     first = session_token(page)
     open_tab(page, "Access tokens")
@@ -268,7 +268,8 @@ def test_create_copy_download_and_revoke_api_keys(page: Any, dashboard: DevServe
     expect(shown).to_contain_text("This is the only time you will see this key")
     key = shown.get_by_label(re.compile("API key")).input_value()
     assert key.startswith("lk_") and len(key) >= 41
-    page.screenshot(path=shots / "api-key-created.png")
+    expect(page.get_by_role("row", name=re.compile("deploy-bot"))).to_be_attached()  # listed behind the dialog
+    page.screenshot(path=shots / "api-key-created.png", full_page=True)
     shown.get_by_role("button", name="Copy").click()
     expect(shown.get_by_role("status")).to_have_text("Copied to the clipboard.")
     assert page.evaluate("navigator.clipboard.readText()") == key
@@ -293,10 +294,11 @@ def test_create_copy_download_and_revoke_api_keys(page: Any, dashboard: DevServe
     shown.get_by_role("button", name="I have saved it, close").click()
     expect(page.get_by_role("row", name=re.compile("laptop"))).to_contain_text("31 Dec 2099")
     page.reload()  # the key list comes from the API, not from the page's memory
-    expect(page.get_by_role("row", name=re.compile("deploy-bot"))).to_contain_text("Never used")
+    # The key authenticated a request above: its "last used" is a time now.
+    expect(page.get_by_role("row", name=re.compile("deploy-bot"))).not_to_contain_text("Never used")
     page.get_by_role("row", name=re.compile("deploy-bot")).get_by_role("checkbox").focus()
     page.keyboard.press("Space")
-    page.screenshot(path=shots / "access-tokens.png")
+    page.screenshot(path=shots / "access-tokens.png", full_page=True)
 
     page.get_by_label("Select laptop").check()
     page.get_by_role("button", name=re.compile("Delete selected")).click()
@@ -321,7 +323,7 @@ def test_enable_two_factor_log_in_with_a_code_and_disable_it(page: Any, dashboar
     expect(page.get_by_label("Pairing code (the 6 digits the app shows)")).to_be_focused()
     secret = page.locator("#tfa-secret").inner_text().replace(" ", "")
     app = Authenticator(secret)
-    page.screenshot(path=shots / "two-factor-setup.png")
+    page.screenshot(path=shots / "two-factor-setup.png", full_page=True)
 
     pairing = page.get_by_label("Pairing code (the 6 digits the app shows)")
     pairing.fill(app.wrong_code())
@@ -336,24 +338,26 @@ def test_enable_two_factor_log_in_with_a_code_and_disable_it(page: Any, dashboar
     expect(codes_dialog).to_contain_text("This is the only time you will see these codes")
     codes = codes_dialog.locator("li").all_inner_texts()
     assert len(codes) == 10 and len(set(codes)) == 10
-    page.screenshot(path=shots / "two-factor-recovery-codes.png")
+    page.screenshot(path=shots / "two-factor-recovery-codes.png", full_page=True)
     with page.expect_download() as downloading:
         codes_dialog.get_by_role("button", name="Download").click()
     assert all(code in Path(downloading.value.path()).read_text() for code in codes)
     codes_dialog.get_by_role("button", name=re.compile("close")).click()
     expect(page.locator("#tfa-state")).to_have_text("On")
     expect(page.locator("#tfa-remaining")).to_have_text("10")
-    page.screenshot(path=shots / "two-factor.png")
+    page.screenshot(path=shots / "two-factor.png", full_page=True)
 
     log_out(page)
     log_in(page, "grace")
     expect(page.get_by_role("heading", name="Two-factor authentication")).to_be_visible()
-    page.get_by_label("Authentication code or recovery code").fill(app.wrong_code())
-    page.get_by_role("button", name="Verify").click()
-    expect(page.locator("#totp-form .field-error")).to_be_visible()
-    page.screenshot(path=shots / "log-in-two-factor.png")
-    page.get_by_label("Authentication code or recovery code").fill(app.code())
-    page.get_by_role("button", name="Verify").click()
+    second_step = page.locator("#totp-form")
+    expect(second_step.get_by_label("Authentication code or recovery code")).to_be_visible()
+    second_step.get_by_label("Authentication code or recovery code").fill(app.wrong_code())
+    second_step.get_by_role("button", name="Verify").click()
+    expect(second_step.locator(".field-error")).to_be_visible()
+    page.screenshot(path=shots / "log-in-two-factor.png", full_page=True)
+    second_step.get_by_label("Authentication code or recovery code").fill(app.code())
+    second_step.get_by_role("button", name="Verify").click()
     expect(page.locator("#detail-2fa")).to_have_text("On")
 
     open_tab(page, "Two-factor authentication")
