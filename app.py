@@ -7,6 +7,7 @@ from typing import Any
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent
 
+from chalicelib.logs import log_event
 from chalicelib.routes import api_keys, applications, dashboard, health, login, two_factor, user
 from chalicelib.services import get_services
 from chalicelib.web import error_middleware
@@ -23,5 +24,5 @@ def purge_expired_sessions(event: CloudWatchEvent) -> dict[str, Any]:
     """Delete expired sessions and every other expired record (hourly, by EventBridge)."""
     reports = get_services().purge.run()
     summary = {table: vars(report) for table, report in reports.items()}
-    app.log.info("purge %s", summary)
+    log_event("purge", tables=summary)
     return summary

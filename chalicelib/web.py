@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import uuid
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,12 +16,14 @@ from typing import Any
 from chalice.app import Request, Response
 
 from chalicelib.errors import ApiError, BadRequestError, UnauthorizedError, invalid_field
+from chalicelib.logs import log_event
 from chalicelib.services import get_services
 from chalicelib.services.auth import Principal
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_LIMIT = 100
 _BEARER = re.compile(r"Bearer +([\x21-\x7e]{1,4096})", re.IGNORECASE)
+_caller: ContextVar[str | None] = ContextVar("caller", default=None)
 _TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}
 
 
@@ -88,17 +93,22 @@ def bearer(request: Request) -> str:
 
 def require_user(request: Request) -> Principal:
     """The caller, by session token or API key."""
-    return get_services().auth.authenticate(bearer(request))
+    return _seen(get_services().auth.authenticate(bearer(request)))
 
 
 def require_session(request: Request) -> Principal:
     """The caller, by session token only: an API key gets 403."""
-    return get_services().auth.authenticate(bearer(request), session_only=True)
+    return _seen(get_services().auth.authenticate(bearer(request), session_only=True))
 
 
 def require_pending(request: Request) -> Principal:
     """The caller, by pending login token only."""
-    return get_services().auth.authenticate_pending(bearer(request))
+    return _seen(get_services().auth.authenticate_pending(bearer(request)))
+
+
+def _seen(principal: Principal) -> Principal:
+    _caller.set(principal.user_id)  # for the request's log line
+    return principal
 
 
 def page_params(request: Request) -> tuple[int, str | None]:
@@ -154,7 +164,10 @@ _CACHEABLE = ("/v1/health", "/v1/openapi.json")
 
 
 def error_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Turn the API's errors into ``{"Code", "Message"}`` responses, with their headers."""
+    """Turn the API's errors into ``{"Code", "Message"}`` responses with their headers, and log one
+    line per request (ids, route, status, latency; never a credential or a body)."""
+    started = time.perf_counter()
+    _caller.set(None)
     try:
         response = get_response(event)
     except ApiError as exc:
@@ -163,4 +176,14 @@ def error_middleware(event: Request, get_response: Callable[[Request], Response]
         )
     if event.path.startswith("/v1/") and event.path not in _CACHEABLE:
         response.headers.setdefault("Cache-Control", "no-store")
+    context = event.context or {}
+    log_event(
+        "request",
+        request_id=context.get("requestId") or uuid.uuid4().hex,
+        method=event.method,
+        route=event.path,
+        status=response.status_code,
+        user_id=_caller.get(),
+        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
     return response

@@ -52,6 +52,10 @@ def main() -> None:
     # which a development server may do (its in-memory data is gone too).
     os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
 
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the app's JSON lines, as in Lambda
+
     import local_dynamodb
     from chalice.config import Config
     from chalice.local import LocalDevServer

@@ -40,7 +40,7 @@ def check_username(username: str) -> None:
 def check_email(email: str) -> None:
     """Raise a 400 naming ``email`` unless it has one @, a local part, and a domain with a dot."""
     local, at, domain = email.partition("@")
-    valid = (
+    valid = bool(
         len(email) <= EMAIL_MAX
         and at
         and local
@@ -97,8 +97,9 @@ class AccountService:
         TooManyRequestsError.
         """
         now = self.clock()
-        user_id = self.users.find_id(login) if len(login) <= EMAIL_MAX else None
-        refs = self.throttle.refs(user_id, address, now)
+        user_id = self.users.find_id(login)
+        account = user_id or self.throttle.unknown_account(login)
+        refs = self.throttle.refs(account, address, now)
         if user_id:
             user, *values = dynamo.get_many(self.users.ref(user_id), *refs)
         else:
@@ -106,7 +107,7 @@ class AccountService:
         counters = self.throttle.counters(values)
         self.throttle.check(counters, now)
         if not verify_password(user.password_hash if user else None, password) or user is None:
-            self.throttle.failed(user_id, address, now)
+            self.throttle.failed(account, address, now)
             raise InvalidCredentialsError(LOGIN_FAILED)
         if user.two_factor_enabled:
             return LoginResult(self.sessions.issue(user.user_id, PENDING), two_factor_required=True)

@@ -13,6 +13,7 @@ answers 429 until the estimate falls below it.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,13 +51,18 @@ class LoginThrottle:
     def _address_key(address: str, window_start: int) -> str:
         return f"login-address#{address}#{window_start}"
 
-    def refs(self, user_id: str | None, address: str, now: int) -> list[dynamo.Ref[Any]]:
-        """The counters to fetch (with the user, in one round trip) before a login: pass the
-        fetched values to ``counters``."""
+    @staticmethod
+    def unknown_account(login: str) -> str:
+        """What stands for the account when a login names nobody: failures against an unknown name
+        are counted and locked like a real account's, so neither timing nor lockouts tell them apart."""
+        return "unknown-" + hashlib.sha256(login.lower().encode()).hexdigest()[:32]
+
+    def refs(self, account: str, address: str, now: int) -> list[dynamo.Ref[Any]]:
+        """The counters to fetch (with the user, in one round trip) before a login of ``account``
+        (a user id, or ``unknown_account(login)``): pass the fetched values to ``counters``."""
         window = now - now % HOUR
-        account_key = self._account_key(user_id) if user_id else "login-account#-"
         return [
-            self.store.ref(account_key),
+            self.store.ref(self._account_key(account)),
             self.store.ref(self._address_key(address, window)),
             self.store.ref(self._address_key(address, window - HOUR)),
         ]
@@ -91,14 +97,12 @@ class LoginThrottle:
             until = start + HOUR + HOUR * (1 - limit / current)
         return max(1, math.floor(until) + 1 - now)
 
-    def failed(self, user_id: str | None, address: str, now: int) -> None:
-        """Count a failed login against the address and, if it names one, the account."""
+    def failed(self, account: str, address: str, now: int) -> None:
+        """Count a failed login against the address and the account."""
         window = now - now % HOUR
         self.store.increment(self._address_key(address, window), expires_at=window + 2 * HOUR)
-        if user_id is None:
-            return
         limit = self.settings.login_failures_per_account
-        key = self._account_key(user_id)
+        key = self._account_key(account)
         if self.store.increment(key, expires_at=now + ACCOUNT_COUNT_LIFETIME) >= limit:
             self.store.lock(key, at_least=limit, until=now + self.settings.login_lockout_seconds)
 

@@ -65,8 +65,9 @@ class ThrottleStore:
                 ),
             )
         except ClientError as exc:
+            # A failed condition means another request locked it first: nothing left to do.
             if not dynamo.is_condition_failure(exc):
-                raise  # another request locked it first: nothing to do
+                raise
 
     def clear(self, key: str) -> None:
         dynamo.client().delete_item(TableName=self.table, Key=dynamo.to_item({"key": key}))

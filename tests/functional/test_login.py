@@ -125,3 +125,12 @@ def test_the_address_window_slides(strict: Services, api: Api, clock: FakeClock)
     assert api.login("alice", PASSWORD).status == 429
     clock.advance(1)
     assert api.login("alice", PASSWORD).status == 200
+
+
+def test_an_unknown_name_locks_like_a_real_account(api: Api) -> None:
+    api.signup("alice")
+    for _ in range(10):
+        assert api.login("nobody", "wrong password").status == 401
+    locked = api.login("nobody", "wrong password")
+    assert locked.status == 429 and locked.headers["retry-after"] == "900"
+    assert api.login("alice", PASSWORD).status == 200  # other accounts are not affected

@@ -1,0 +1,210 @@
+"""DynamoDB round trips per request, for every route, by session token and by API key.
+
+Drives the app through Chalice's test client against moto's DynamoDB server in this process,
+counting the calls the app's DynamoDB client makes (a botocore before-call hook). Prints a
+Markdown table; with --json, the figures as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+import local_dynamodb  # noqa: E402
+
+local_dynamodb.use_fake_aws_credentials()
+
+from chalice.test import Client  # noqa: E402
+
+from app import app  # noqa: E402
+from chalicelib.config import Settings  # noqa: E402
+from chalicelib.services import Services, use_services  # noqa: E402
+from chalicelib.store import dynamo  # noqa: E402
+
+PASSWORD = "correct horse battery"
+JSON = {"Content-Type": "application/json"}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 2_000_000_000
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@dataclass
+class Measured:
+    route: str
+    credential: str
+    status: int
+    calls: list[str]
+
+
+class Bench:
+    def __init__(self, client: Client, clock: Clock) -> None:
+        self.client = client
+        self.clock = clock
+        self.calls: list[str] = []
+        dynamo.client().meta.events.register("before-call.dynamodb", self._count)
+        self.results: list[Measured] = []
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls.append(model.name)
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+        headers = dict(JSON)
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        raw = json.dumps(body) if body is not None else b""
+        reply = self.client.http.request(method, path, headers=headers, body=raw)
+        return reply.status_code, (json.loads(reply.body) if reply.body else None)
+
+    def measure(
+        self, label: str, credential: str, method: str, path: str, body: Any = None, token: str | None = None
+    ) -> Any:
+        self.calls.clear()
+        status, reply = self.call(method, path, body, token)
+        self.results.append(Measured(label, credential, status, list(self.calls)))
+        return reply
+
+
+def journey(b: Bench) -> None:
+    import pyotp
+
+    m = b.measure
+    m("GET /v1/health", "none", "GET", "/v1/health")
+    m(
+        "POST /v1/signup",
+        "none",
+        "POST",
+        "/v1/signup",
+        {"username": "alice", "email": "alice@example.com", "password": PASSWORD},
+    )
+    b.call("POST", "/v1/signup", {"username": "bob", "email": "bob@example.com", "password": PASSWORD})
+    token = m("POST /v1/login", "none", "POST", "/v1/login", {"username": "alice", "password": PASSWORD})["token"]
+    m("GET /v1/user", "session", "GET", "/v1/user", token=token)
+    m("POST /v1/user/refresh-token", "session", "POST", "/v1/user/refresh-token", token=token)
+
+    created = m("POST /v1/user/api-keys", "session", "POST", "/v1/user/api-keys", {"name": "ci"}, token=token)
+    key = (created or {}).get("key")
+    if key:
+        m("GET /v1/user", "api key", "GET", "/v1/user", token=key)
+        b.clock.now += 1  # within 5 minutes: no last_used_at write
+        m("GET /v1/user (key used again)", "api key", "GET", "/v1/user", token=key)
+        m("GET /v1/user/api-keys", "session", "GET", "/v1/user/api-keys", token=token)
+        m("GET /v1/user/api-keys", "api key", "GET", "/v1/user/api-keys", token=key)
+        spare = b.call("POST", "/v1/user/api-keys", {"name": "spare"}, token)[1]
+        m("DELETE /v1/user/api-keys/{id}", "session", "DELETE", f"/v1/user/api-keys/{spare['id']}", token=token)
+        spares = [b.call("POST", "/v1/user/api-keys", {"name": f"s{n}"}, token)[1]["id"] for n in range(3)]
+        m(
+            "POST /v1/user/api-keys/batch-delete (3 ids)",
+            "session",
+            "POST",
+            "/v1/user/api-keys/batch-delete",
+            {"ids": spares},
+            token=token,
+        )
+
+    app_reply = m("POST /v1/applications", "session", "POST", "/v1/applications", {"name": "fleet"}, token=token)
+    if app_reply and "id" in app_reply:
+        app_id = app_reply["id"]
+        b.call("POST", "/v1/applications", {"name": "fleet2"}, token)
+        m("GET /v1/applications", "session", "GET", "/v1/applications", token=token)
+        m("GET /v1/applications/{id}", "session", "GET", f"/v1/applications/{app_id}", token=token)
+        if key:
+            m("GET /v1/applications", "api key", "GET", "/v1/applications", token=key)
+            m("GET /v1/applications/{id}", "api key", "GET", f"/v1/applications/{app_id}", token=key)
+        m(
+            "PATCH /v1/applications/{id}",
+            "session",
+            "PATCH",
+            f"/v1/applications/{app_id}",
+            {"name": "fleet-1"},
+            token=token,
+        )
+        m(
+            "PUT .../collaborators/{username}",
+            "session",
+            "PUT",
+            f"/v1/applications/{app_id}/collaborators/bob",
+            {"role": "observer"},
+            token=token,
+        )
+        m("GET .../collaborators", "session", "GET", f"/v1/applications/{app_id}/collaborators", token=token)
+        m(
+            "DELETE .../collaborators/{username}",
+            "session",
+            "DELETE",
+            f"/v1/applications/{app_id}/collaborators/bob",
+            token=token,
+        )
+        m("DELETE /v1/applications/{id}", "session", "DELETE", f"/v1/applications/{app_id}", token=token)
+
+    status = m("GET /v1/user/2fa", "session", "GET", "/v1/user/2fa", token=token)
+    setup = m("POST /v1/user/2fa/setup", "session", "POST", "/v1/user/2fa/setup", token=token)
+    if status is not None and setup and "secret" in setup:
+        totp = pyotp.TOTP(setup["secret"])
+        m(
+            "POST /v1/user/2fa/enable",
+            "session",
+            "POST",
+            "/v1/user/2fa/enable",
+            {"code": totp.at(b.clock.now)},
+            token=token,
+        )
+        b.clock.now += 30
+        codes = m(
+            "POST /v1/user/2fa/recovery-codes",
+            "session",
+            "POST",
+            "/v1/user/2fa/recovery-codes",
+            {"code": totp.at(b.clock.now)},
+            token=token,
+        )
+        b.clock.now += 30
+        pending = b.call("POST", "/v1/login", {"username": "alice", "password": PASSWORD})[1]["token"]
+        m("POST /v1/login/totp", "pending", "POST", "/v1/login/totp", {"code": totp.at(b.clock.now)}, token=pending)
+        b.clock.now += 30
+        m(
+            "POST /v1/user/2fa/disable",
+            "session",
+            "POST",
+            "/v1/user/2fa/disable",
+            {"recovery_code": codes["recovery_codes"][0]},
+            token=token,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    endpoint, stop = local_dynamodb.start_moto()
+    try:
+        settings = local_dynamodb.install(Settings(table_prefix="bench-", jwt_secret="b" * 48), endpoint)
+        clock = Clock()
+        use_services(Services(settings, clock))
+        with Client(app) as client:
+            bench = Bench(client, clock)
+            journey(bench)
+    finally:
+        stop()
+    if args.json:
+        print(json.dumps([vars(r) for r in bench.results], indent=1))
+        return
+    print("| route | credential | status | round trips | calls |")
+    print("|---|---|---|---|---|")
+    for r in bench.results:
+        print(f"| {r.route} | {r.credential} | {r.status} | {len(r.calls)} | {', '.join(r.calls)} |")
+
+
+if __name__ == "__main__":
+    main()
