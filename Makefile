@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: install run test unit functional e2e lint bench clean
+.PHONY: install run test unit functional e2e lint bench screenshots clean
 
 install: $(STAMP)
 
@@ -30,6 +30,9 @@ lint: install
 
 bench: install
 	$(PY) scripts/bench/report.py
+
+screenshots: install
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/e2e/test_dashboard.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist
