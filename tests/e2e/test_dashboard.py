@@ -33,6 +33,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1100, "height": 760}
+# Generous: the machine's cores are shared, and each sign-up and login hashes a password (argon2id).
+TIMEOUT_MS = 20_000
 
 
 # ---- fixtures ----
@@ -57,6 +59,9 @@ def browser() -> Iterator[Any]:
         if os.environ.get("CI") == "true":
             pytest.fail(problem)
         pytest.skip(problem)
+    from playwright.sync_api import expect as playwright_expect
+
+    playwright_expect.set_options(timeout=TIMEOUT_MS)
     playwright = sync_playwright().start()
     chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
     yield chromium
@@ -69,6 +74,7 @@ def page(browser: Any, dashboard: DevServer) -> Iterator[Any]:
     """A fresh browser window on the dashboard; any script error or CSP violation fails the test."""
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, base_url=dashboard.url)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=dashboard.url)
+    context.set_default_timeout(TIMEOUT_MS)
     opened = context.new_page()
     problems: list[str] = []
     opened.on("pageerror", lambda error: problems.append(f"script error: {error}"))
