@@ -63,7 +63,16 @@ function focusHeading(view) {
   $(`#view-${view} h1`).focus();
 }
 
+function sessionExpired() {
+  const expiresAt = Date.parse(session.get()?.expires_at ?? "");
+  return Number.isFinite(expiresAt) && expiresAt <= Date.now();
+}
+
 function route() {
+  if (sessionExpired()) {
+    logOut("Your session has ended. Log in again.");
+    return;
+  }
   const hash = location.hash.startsWith("#/") ? location.hash.slice(2) : "";
   const [view, tab] = hash.split("/");
   const signedIn = Boolean(session.get());

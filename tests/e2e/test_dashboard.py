@@ -241,6 +241,37 @@ def test_tabs_work_with_the_arrow_keys(page: Any) -> None:
     expect(page.get_by_role("tab", name="Details")).to_have_attribute("aria-selected", "true")
 
 
+def test_an_ended_session_sends_the_person_back_to_log_in(page: Any) -> None:
+    sign_up(page, "brief")
+    # The stored expiry has passed: the page logs out without asking the API.
+    page.evaluate(
+        """() => {
+            const stored = JSON.parse(sessionStorage.getItem('latchkey.session'));
+            stored.expires_at = '2020-01-01T00:00:00Z';
+            sessionStorage.setItem('latchkey.session', JSON.stringify(stored));
+        }"""
+    )
+    page.reload()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(page.locator("#notice")).to_have_text("Your session has ended. Log in again.")
+    assert page.evaluate("sessionStorage.length") == 0
+
+    # The API refuses the token (here, one it never issued): the same.
+    log_in(page, "brief")
+    expect(page.locator("#detail-username")).to_have_text("brief")
+    page.evaluate(
+        """() => {
+            const stored = JSON.parse(sessionStorage.getItem('latchkey.session'));
+            stored.token = 'not.a.token';
+            sessionStorage.setItem('latchkey.session', JSON.stringify(stored));
+        }"""
+    )
+    page.reload()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(page.locator("#notice")).to_have_text("Your session has ended. Log in again.")
+    assert page.evaluate("sessionStorage.length") == 0
+
+
 def test_every_control_has_a_name(page: Any) -> None:
     """A screen reader announces each input, select and button by name."""
     sign_up(page, "reader")
