@@ -16,6 +16,7 @@ from chalicelib.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from chalicelib.services.accounts import AccountService
+    from chalicelib.services.api_keys import ApiKeyService
     from chalicelib.services.auth import AuthService
     from chalicelib.services.purge import PurgeService
     from chalicelib.services.sessions import SessionService
@@ -59,7 +60,13 @@ class Services:
     def auth(self) -> AuthService:
         from chalicelib.services.auth import AuthService
 
-        return AuthService(self.sessions)
+        return AuthService(self.sessions, lambda: self.api_keys)
+
+    @cached_property
+    def api_keys(self) -> ApiKeyService:
+        from chalicelib.services.api_keys import ApiKeyService
+
+        return ApiKeyService(self.settings, self.clock)
 
     @cached_property
     def purge(self) -> PurgeService:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from chalicelib.errors import ForbiddenError, UnauthorizedError
+from chalicelib.security.api_keys import PREFIX as API_KEY_PREFIX
 from chalicelib.security.tokens import PENDING, SESSION
 from chalicelib.services.sessions import SessionService
 from chalicelib.store.users import User
 
-API_KEY_PREFIX = "lk_"
+if TYPE_CHECKING:
+    from chalicelib.services.api_keys import ApiKeyService
+
+API_KEY = "api_key"
 
 
 @dataclass(frozen=True)
@@ -24,8 +30,9 @@ class Principal:
 
 
 class AuthService:
-    def __init__(self, sessions: SessionService) -> None:
+    def __init__(self, sessions: SessionService, api_keys: Callable[[], ApiKeyService]) -> None:
         self.sessions = sessions
+        self._api_keys = api_keys  # built on first use: session-token requests never need it
 
     def authenticate(self, credential: str, session_only: bool = False) -> Principal:
         """The caller behind a full session token or an API key.
@@ -49,4 +56,5 @@ class AuthService:
         return Principal(user=user, via=PENDING, credential_id=session.session_id)
 
     def _authenticate_api_key(self, credential: str) -> Principal:
-        raise UnauthorizedError("The API key is invalid, expired or revoked.")
+        key, user = self._api_keys().authenticate(credential)
+        return Principal(user=user, via=API_KEY, credential_id=key.key_id)
