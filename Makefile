@@ -23,6 +23,16 @@ test: lint
 unit functional e2e: install
 	$(PY) -m pytest tests/$@
 
+# dist/$(STAGE): sam.json (the whole stack) and deployment.zip. `STAGE=prod make package` for prod.
+STAGE ?= dev
+.PHONY: package policy
+package: install
+	$(PY) scripts/deploy_template.py package --stage $(STAGE)
+
+# Rewrite .chalice/policy-<stage>.json from the AWS calls the code makes (commit the result).
+policy: install
+	$(PY) scripts/deploy_template.py policy
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from chalicelib.config import Settings, use_settings
 from chalicelib.store import dynamo
@@ -28,16 +29,35 @@ def use_fake_aws_credentials() -> None:
 
 
 def start_moto() -> tuple[str, Callable[[], None]]:
-    """Start moto's server on a free loopback port in this process. Returns (endpoint, stop)."""
-    import logging
+    """Start moto's server on a free loopback port in this process. Returns (endpoint, stop).
 
-    from moto.server import ThreadedMotoServer
+    It answers one request at a time: moto checks a write's condition and then writes, without a
+    lock, so two simultaneous conditional writes could both succeed, which DynamoDB never allows.
+    """
+    import logging
+    import threading
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per DynamoDB call otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    return f"http://{host}:{port}", server.stop
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    lock = threading.Lock()
+
+    def one_at_a_time(environ: Any, start_response: Any) -> list[bytes]:
+        with lock:
+            return list(moto_app(environ, start_response))
+
+    server = make_server("127.0.0.1", 0, one_at_a_time, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        thread.join()
+
+    host, port = server.server_address[:2]
+    return f"http://{host}:{port}", stop
 
 
 def install(settings: Settings, endpoint: str) -> Settings:

@@ -17,10 +17,12 @@ from chalicelib.config import Settings, get_settings
 if TYPE_CHECKING:
     from chalicelib.services.accounts import AccountService
     from chalicelib.services.api_keys import ApiKeyService
+    from chalicelib.services.applications import ApplicationService
     from chalicelib.services.auth import AuthService
     from chalicelib.services.purge import PurgeService
     from chalicelib.services.sessions import SessionService
     from chalicelib.services.throttle import LoginThrottle
+    from chalicelib.services.two_factor import TwoFactorService
 
 _services: Services | None = None
 
@@ -69,10 +71,22 @@ class Services:
         return ApiKeyService(self.settings, self.clock)
 
     @cached_property
+    def two_factor(self) -> TwoFactorService:
+        from chalicelib.services.two_factor import TwoFactorService
+
+        return TwoFactorService(self.settings, self.clock, self.sessions, self.throttle)
+
+    @cached_property
     def purge(self) -> PurgeService:
         from chalicelib.services.purge import PurgeService
 
         return PurgeService(self.settings, self.clock)
+
+    @cached_property
+    def applications(self) -> ApplicationService:
+        from chalicelib.services.applications import ApplicationService
+
+        return ApplicationService(self.settings, self.clock)
 
 
 def get_services() -> Services:

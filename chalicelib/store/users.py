@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.config import Settings
 from chalicelib.store import dynamo
 from chalicelib.store.tables import USERS
@@ -120,3 +122,95 @@ class UserStore:
                 raise EmailTakenError(user.email)
 
         return raise_taken
+
+    # Two-factor state. Every change is one conditional UpdateItem on the user's item: the condition
+    # names the state the service checked, so a change made meanwhile (a restarted setup, a code
+    # spent by a simultaneous request, a disable) makes the write fail instead of being overwritten.
+
+    def start_totp_setup(self, user_id: str, secret: str, expires_at: int) -> bool:
+        """Store (or replace) a pending TOTP setup. False if two-factor is already on."""
+        return self._update(
+            user_id,
+            "SET pending_totp_secret = :secret, pending_totp_expires_at = :expires",
+            "attribute_exists(pk) AND attribute_not_exists(totp_secret)",
+            {":secret": secret, ":expires": expires_at},
+        )
+
+    def enable_totp(self, user_id: str, secret: str, step: int, recovery_hashes: list[str], now: int) -> bool:
+        """Turn the pending setup whose secret is ``secret`` into the user's second factor, with
+        ``step`` already spent. False if that setup is no longer pending and live."""
+        return self._update(
+            user_id,
+            "SET totp_secret = :secret, totp_last_step = :step, recovery_hashes = :hashes "
+            "REMOVE pending_totp_secret, pending_totp_expires_at",
+            "attribute_not_exists(totp_secret) AND pending_totp_secret = :secret AND pending_totp_expires_at > :now",
+            {":secret": secret, ":step": step, ":hashes": set(recovery_hashes), ":now": now},
+        )
+
+    def spend_second_factor(self, user_id: str, secret: str, factor: SecondFactor) -> bool:
+        """Spend a checked TOTP step (only if later than the last one spent) or recovery code (only
+        if still unused). False if it was spent already, or two-factor changed meanwhile."""
+        condition, values = _factor_condition(secret, factor)
+        if factor.step is not None:
+            update = "SET totp_last_step = :step"
+        else:
+            update = "DELETE recovery_hashes :spent"
+            values[":spent"] = {factor.recovery_hash}
+        return self._update(user_id, update, condition, values)
+
+    def replace_recovery_codes(self, user_id: str, secret: str, factor: SecondFactor, hashes: list[str]) -> bool:
+        """Spend ``factor`` and replace every recovery code, in one write. False as for spending."""
+        condition, values = _factor_condition(secret, factor)
+        update = "SET recovery_hashes = :hashes"
+        if factor.step is not None:
+            update += ", totp_last_step = :step"
+        return self._update(user_id, update, condition, values | {":hashes": set(hashes)})
+
+    def disable_totp(self, user_id: str, secret: str, factor: SecondFactor) -> bool:
+        """Spend ``factor`` and turn two-factor off, in one write. False as for spending.
+
+        ``totp_last_step`` stays: it is harmless, and reset when two-factor is enabled again.
+        """
+        condition, values = _factor_condition(secret, factor)
+        update = "REMOVE totp_secret, recovery_hashes, pending_totp_secret, pending_totp_expires_at"
+        if factor.step is not None:
+            update = "SET totp_last_step = :step " + update
+        return self._update(user_id, update, condition, values)
+
+    def _update(self, user_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
+        try:
+            dynamo.client().update_item(
+                TableName=self.table,
+                Key=dynamo.to_item(_user_key(user_id)),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=dynamo.to_item(values),
+            )
+        except ClientError as exc:
+            if dynamo.is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+
+@dataclass(frozen=True)
+class SecondFactor:
+    """A second factor the service has checked, to spend in a write: a TOTP step, or the hash of
+    a recovery code."""
+
+    step: int | None = None
+    recovery_hash: str | None = None
+
+
+def _factor_condition(secret: str, factor: SecondFactor) -> tuple[str, dict[str, Any]]:
+    """The condition under which ``factor`` may be spent: two-factor is still on with ``secret``,
+    and the step is later than the last one spent, or the recovery code is still there."""
+    if factor.step is not None:
+        return (
+            "totp_secret = :secret AND (attribute_not_exists(totp_last_step) OR totp_last_step < :step)",
+            {":secret": secret, ":step": factor.step},
+        )
+    return (
+        "totp_secret = :secret AND contains(recovery_hashes, :hash)",
+        {":secret": secret, ":hash": factor.recovery_hash},
+    )

@@ -1,0 +1,392 @@
+"""Deployment artefacts: the IAM policy files, the template merged into `chalice package`, the bundle.
+
+    python scripts/deploy_template.py policy                      # rewrite .chalice/policy-<stage>.json
+    python scripts/deploy_template.py package --stage dev         # dist/dev: sam.json + deployment.zip
+    python scripts/deploy_template.py data --stage dev OUT.json   # only the tables and the secret
+
+The policy files are committed and reviewed: their DynamoDB actions are those the code calls, found
+by reading chalicelib's source (``collect_actions``), and a test fails when the two differ. The
+template takes the policy files' actions and narrows their resources to this stack's tables,
+indexes, secret and log groups. Table names come from the stage's TABLE_PREFIX and the secret's
+name from its JWT_SECRET_ARN in .chalice/config.json, so `chalice deploy` and the template agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from chalicelib.config import Settings  # noqa: E402
+from chalicelib.store.tables import TABLES, Table, create_table_params  # noqa: E402
+
+CONFIG = ROOT / ".chalice" / "config.json"
+SOURCES = (ROOT / "chalicelib", ROOT / "app.py")
+LOG_RETENTION_DAYS = {"prod": 365}
+DEFAULT_LOG_RETENTION_DAYS = 30
+SECRET_LENGTH = 64
+
+# The Lambda functions chalice package writes for app.py: logical id -> (role's logical id, name).
+# The names are those `chalice deploy` gives, so both paths log to the same groups.
+FUNCTIONS = {
+    "APIHandler": ("ApiHandlerRole", "{app}-{stage}"),
+    "PurgeExpiredSessions": ("PurgeExpiredSessionsRole", "{app}-{stage}-purge_expired_sessions"),
+}
+
+# What a TransactWriteItems item needs (IAM has no TransactWriteItems action of its own).
+_TRANSACT_ITEM_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+# --- what the code calls ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _operations(service: str) -> dict[str, str]:
+    """The service's client method names (snake_case) -> API operation names."""
+    import botocore
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(service)
+    return {botocore.xform_name(op): op for op in model.operation_names}
+
+
+def _client_service(call: ast.expr) -> str | None:
+    """The service of a client made by ``call``: ``dynamo.client()``/``client()`` or ``boto3.client("x")``."""
+    if not isinstance(call, ast.Call):
+        return None
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if name != "client":
+        return None
+    if call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
+        return call.args[0].value  # boto3.client("secretsmanager", ...)
+    return "dynamodb" if not call.args else None  # the store's shared client: dynamo.client()
+
+
+def _calls_in(tree: ast.AST) -> set[tuple[str, str]]:
+    """(service, client method) for every call on an AWS client in one module."""
+    aliases: dict[str, str] = {}  # variables holding a client, e.g. ``secrets = boto3.client(...)``
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and (service := _client_service(node.value)):
+            aliases.update({t.id: service for t in node.targets if isinstance(t, ast.Name)})
+    found: set[tuple[str, str]] = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        target = node.func.value
+        service = _client_service(target) or (aliases.get(target.id) if isinstance(target, ast.Name) else None)
+        if not service:
+            continue
+        method = node.func.attr
+        if method == "get_paginator" and node.args and isinstance(node.args[0], ast.Constant):
+            method = str(node.args[0].value)
+        found.add((service, method))
+    return found
+
+
+def _transact_item_kinds(tree: ast.AST) -> set[str]:
+    """The TransactWriteItems item kinds ("Put", "Update", ...) written as dict keys in one module."""
+    return {
+        key.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Dict)
+        for key in node.keys
+        if isinstance(key, ast.Constant) and key.value in _TRANSACT_ITEM_ACTIONS
+    }
+
+
+def _python_files() -> list[Path]:
+    files: list[Path] = []
+    for source in SOURCES:
+        files.extend(sorted(source.rglob("*.py")) if source.is_dir() else [source])
+    return files
+
+
+def collect_actions() -> set[str]:
+    """The IAM actions of every AWS call in chalicelib and app.py, e.g. ``dynamodb:GetItem``.
+
+    It reads calls on the store's ``client()`` and on ``boto3.client("<service>")`` (and on variables
+    holding one). A transaction needs the actions of the items it carries, so TransactWriteItems
+    counts as the PutItem/UpdateItem/DeleteItem/ConditionCheckItem items written in the code, and
+    TransactGetItems as GetItem. Calls on a client passed in as an argument (``create_tables``,
+    used by the tests and the dev server, never in Lambda) are not counted.
+    """
+    calls: set[tuple[str, str]] = set()
+    kinds: set[str] = set()
+    for path in _python_files():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        calls |= _calls_in(tree)
+        kinds |= _transact_item_kinds(tree)
+    actions: set[str] = set()
+    operations: dict[str, dict[str, str]] = {}
+    for service, method in calls:
+        known = operations.setdefault(service, _operations(service))
+        op = known.get(method)
+        if op is None:
+            continue  # not an API call (client.meta, client.exceptions, ...)
+        if (service, op) == ("dynamodb", "TransactWriteItems"):
+            actions |= {f"dynamodb:{_TRANSACT_ITEM_ACTIONS[k]}" for k in kinds}
+        elif (service, op) == ("dynamodb", "TransactGetItems"):
+            actions.add("dynamodb:GetItem")
+        else:
+            actions.add(f"{service}:{op}")
+    return actions
+
+
+# --- the stages ------------------------------------------------------------------------------------
+
+
+def load_config() -> dict[str, Any]:
+    config: dict[str, Any] = json.loads(CONFIG.read_text())
+    return config
+
+
+def stages() -> list[str]:
+    return sorted(load_config()["stages"])
+
+
+def stage_environment(stage: str) -> dict[str, str]:
+    """The environment variables .chalice/config.json gives ``stage``'s functions."""
+    config = load_config()
+    if stage not in config["stages"]:
+        raise SystemExit(f"unknown stage {stage!r}: .chalice/config.json has {', '.join(stages())}")
+    env = dict(config.get("environment_variables", {}))
+    env.update(config["stages"][stage].get("environment_variables", {}))
+    return env
+
+
+def stage_settings(stage: str) -> Settings:
+    return Settings.from_env(stage_environment(stage))
+
+
+def secret_name(stage: str) -> str:
+    """The signing secret's name: the stage's JWT_SECRET_ARN, which may name it rather than be its ARN."""
+    value = stage_environment(stage).get("JWT_SECRET_ARN", "")
+    if not value or value.startswith("arn:"):
+        raise SystemExit(f"stage {stage}: JWT_SECRET_ARN in .chalice/config.json must be the secret's name")
+    return value
+
+
+def function_names(stage: str) -> dict[str, str]:
+    app = load_config()["app_name"]
+    return {logical: name.format(app=app, stage=stage) for logical, (_, name) in FUNCTIONS.items()}
+
+
+def policy_path(stage: str) -> Path:
+    return ROOT / ".chalice" / f"policy-{stage}.json"
+
+
+def logical_id(table: Table) -> str:
+    return "".join(part.capitalize() for part in table.name.split("_")) + "Table"
+
+
+# --- the policy ------------------------------------------------------------------------------------
+
+
+def policy_document(stage: str) -> dict[str, Any]:
+    """The stage's policy file: what the code calls, on the stage's tables, indexes, secret and logs.
+
+    Region and account are left open (a policy file cannot know them); the template narrows them.
+    """
+    settings = stage_settings(stage)
+    actions = collect_actions()
+    tables: list[str] = []
+    for table in TABLES:
+        arn = f"arn:aws:dynamodb:*:*:table/{settings.table_name(table.name)}"
+        tables.append(arn)
+        tables.extend(f"{arn}/index/{index.name}" for index in table.indexes)
+    dynamodb = sorted(a for a in actions if a.startswith("dynamodb:"))
+    secrets = sorted(a for a in actions if a.startswith("secretsmanager:"))
+    others = sorted(actions - set(dynamodb) - set(secrets))
+    if others:
+        raise SystemExit(f"the code calls {', '.join(others)}: add them to scripts/deploy_template.py")
+    logs = [f"arn:aws:logs:*:*:log-group:/aws/lambda/{name}:*" for name in function_names(stage).values()]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Tables", "Effect": "Allow", "Action": dynamodb, "Resource": tables},
+            {
+                "Sid": "SigningKey",
+                "Effect": "Allow",
+                "Action": secrets,
+                # Secrets Manager appends six random characters to a secret's name in its ARN.
+                "Resource": [f"arn:aws:secretsmanager:*:*:secret:{secret_name(stage)}-??????"],
+            },
+            {
+                "Sid": "Logs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": logs,
+            },
+        ],
+    }
+
+
+def write_policies() -> list[Path]:
+    written = []
+    for stage in stages():
+        path = policy_path(stage)
+        path.write_text(json.dumps(policy_document(stage), indent=2) + "\n")
+        written.append(path)
+    return written
+
+
+def _narrow(resource: str, stage: str) -> Any:
+    """A policy-file resource as this stack's own: its region and account, the secret's real ARN."""
+    if resource.startswith("arn:aws:secretsmanager:"):
+        return {"Ref": "JwtSecret"}
+    match = re.fullmatch(r"arn:aws:([a-z0-9-]+):\*:\*:(.+)", resource)
+    if not match:
+        raise SystemExit(f"{policy_path(stage).name}: unexpected resource {resource}")
+    service, rest = match.groups()
+    return {"Fn::Sub": f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{rest}"}
+
+
+def template_policy(stage: str) -> dict[str, Any]:
+    """The committed policy file of ``stage`` with its resources narrowed to this stack."""
+    document = json.loads(policy_path(stage).read_text())
+    statements = []
+    for statement in document["Statement"]:
+        resources = statement["Resource"]
+        resources = resources if isinstance(resources, list) else [resources]
+        statements.append(statement | {"Resource": [_narrow(r, stage) for r in resources]})
+    return {"Version": document["Version"], "Statement": statements}
+
+
+# --- the template ----------------------------------------------------------------------------------
+
+
+def _table_resource(table: Table, settings: Settings, prod: bool) -> dict[str, Any]:
+    params = create_table_params(table, settings)
+    properties: dict[str, Any] = dict(params)
+    properties["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
+    properties["DeletionProtectionEnabled"] = prod
+    if table.ttl_attribute:
+        properties["TimeToLiveSpecification"] = {"AttributeName": table.ttl_attribute, "Enabled": True}
+    resource: dict[str, Any] = {"Type": "AWS::DynamoDB::Table", "Properties": properties}
+    if prod:
+        resource["DeletionPolicy"] = resource["UpdateReplacePolicy"] = "Retain"
+    return resource
+
+
+def data_resources(stage: str) -> dict[str, Any]:
+    """The tables and the signing secret of ``stage``."""
+    settings = stage_settings(stage)
+    prod = stage == "prod"
+    resources = {logical_id(t): _table_resource(t, settings, prod) for t in TABLES}
+    resources["JwtSecret"] = {
+        "Type": "AWS::SecretsManager::Secret",
+        "Properties": {
+            "Name": secret_name(stage),
+            "Description": f"Latchkey {stage}: the key that signs session tokens (read once per container)",
+            "GenerateSecretString": {"PasswordLength": SECRET_LENGTH, "ExcludePunctuation": True},
+        },
+    }
+    return resources
+
+
+def data_template(stage: str) -> dict[str, Any]:
+    """A template of the tables and the secret alone, for `chalice deploy`'s quick path."""
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"Latchkey {stage}: DynamoDB tables and the session-token signing secret",
+        "Resources": data_resources(stage),
+        "Outputs": {"JwtSecretArn": {"Value": {"Ref": "JwtSecret"}}},
+    }
+
+
+def merge_template(stage: str) -> dict[str, Any]:
+    """What `chalice package --merge-template` adds to its own template for ``stage``."""
+    resources = data_resources(stage)
+    policy = template_policy(stage)
+    retention = LOG_RETENTION_DAYS.get(stage, DEFAULT_LOG_RETENTION_DAYS)
+    for logical, name in function_names(stage).items():
+        role = FUNCTIONS[logical][0]
+        resources[logical] = {
+            "Properties": {
+                "FunctionName": name,
+                "Environment": {"Variables": {"JWT_SECRET_ARN": {"Ref": "JwtSecret"}}},
+            },
+            "DependsOn": [f"{logical}LogGroup"],
+        }
+        resources[f"{logical}LogGroup"] = {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {"LogGroupName": f"/aws/lambda/{name}", "RetentionInDays": retention},
+        }
+        resources[role] = {"Properties": {"Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": policy}]}}
+    return {
+        "Description": f"Latchkey {stage}: the API, the hourly purge, the tables and the signing secret",
+        "Resources": resources,
+        "Outputs": {"JwtSecretArn": {"Value": {"Ref": "JwtSecret"}}},
+    }
+
+
+def _chalice() -> str:
+    beside = Path(sys.executable).parent / "chalice"
+    found = str(beside) if beside.exists() else shutil.which("chalice")
+    if not found:
+        raise SystemExit("chalice is not installed: run make install")
+    return found
+
+
+def package(stage: str, outdir: Path) -> Path:
+    """Run `chalice package` with the merged template into ``outdir`` (replaced). Returns sam.json's path."""
+    outdir = outdir.resolve()
+    if outdir.exists():
+        shutil.rmtree(outdir)
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    merge = outdir.parent / f"{outdir.name}-merge.json"
+    merge.write_text(json.dumps(merge_template(stage), indent=2) + "\n")
+    # chalice wants a region although it asks AWS nothing; the template uses the stack's own region.
+    env = dict(os.environ)
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    command = [_chalice(), "--project-dir", str(ROOT), "package", "--stage", stage, "--merge-template", str(merge)]
+    subprocess.run([*command, str(outdir)], check=True, env=env, cwd=ROOT)
+    return outdir / "sam.json"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("policy", help="rewrite .chalice/policy-<stage>.json from the code's calls")
+    pkg = commands.add_parser("package", help="chalice package with the merged template into dist/<stage>")
+    pkg.add_argument("--stage", default="dev")
+    pkg.add_argument("--out", type=Path, help="output directory (default dist/<stage>)")
+    data = commands.add_parser("data", help="a template of the tables and the secret alone")
+    data.add_argument("--stage", default="dev")
+    data.add_argument("out", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "policy":
+        for path in write_policies():
+            print(f"wrote {path.relative_to(ROOT)}")
+    elif args.command == "package":
+        template = package(args.stage, args.out or ROOT / "dist" / args.stage)
+        size = (template.parent / "deployment.zip").stat().st_size
+        resources = len(json.loads(template.read_text())["Resources"])
+        shown = template.parent.relative_to(ROOT) if template.is_relative_to(ROOT) else template.parent
+        print(f"wrote {shown}: sam.json ({resources} resources), deployment.zip ({size:,} bytes)")
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(data_template(args.stage), indent=2) + "\n")
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""The built deployment.zip: small, built for Lambda's platform, and it serves the API on its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
+from typing import Any
+
+import deploy_template
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from tests.deploy.conftest import Package
+
+SMOKE = Path(__file__).with_name("bundle_smoke.py")
+MB = 1024 * 1024
+
+
+def test_the_bundle_is_under_one_megabyte(dev: Package) -> None:
+    assert dev.zip_path.stat().st_size < MB
+
+
+def test_the_bundle_holds_the_app_and_its_requirements_but_no_boto3_scripts_or_tests(dev: Package) -> None:
+    tops = {name.split("/")[0] for name in dev.zip_names()}
+    assert {"app.py", "chalicelib", "chalice", "jwt", "pyotp", "segno", "argon2", "_argon2_cffi_bindings"} <= tops
+    assert not tops & {"boto3", "botocore", "scripts", "tests", "moto"}
+
+
+def test_argon2s_compiled_bindings_are_manylinux_x86_64_wheels_for_python_311(dev: Package) -> None:
+    names = dev.zip_names()
+    with zipfile.ZipFile(dev.zip_path) as bundle:
+        for dist in ("argon2_cffi_bindings", "cffi"):
+            [wheel] = [n for n in names if n.startswith(f"{dist}-") and n.endswith(".dist-info/WHEEL")]
+            lines = bundle.read(wheel).decode().splitlines()
+            tags = [line.split(": ", 1)[1].split("-") for line in lines if line.startswith("Tag:")]
+            assert tags, wheel
+            for _python, abi, platform in tags:
+                assert abi in ("cp311", "abi3") and platform.startswith("manylinux"), (wheel, tags)
+                assert platform.endswith("_x86_64"), (wheel, tags)
+        binaries = [n for n in names if n.endswith(".so")]
+        assert any(n.startswith("_argon2_cffi_bindings/") for n in binaries)
+        for name in binaries:
+            assert bundle.read(name)[:4] == b"\x7fELF"
+
+
+def _aws_libraries(target: Path, exclude: set[str]) -> Path:
+    """A directory of links to boto3, botocore, moto and what they need, minus ``exclude`` (the bundle's)."""
+    seen: set[str] = set()
+    todo = ["boto3", "moto", "py-partiql-parser"]
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in seen or name in exclude:
+            continue
+        seen.add(name)
+        try:
+            dist = distribution(name)
+        except PackageNotFoundError:
+            continue
+        for raw in dist.requires or []:
+            req = Requirement(raw)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+        for file in dist.files or []:
+            top = file.parts[0]
+            link = target / top
+            if top == ".." or link.exists() or top == "__pycache__":
+                continue
+            link.symlink_to(Path(str(dist.locate_file(top))))
+    return target
+
+
+@pytest.fixture(scope="module")
+def smoke_report(dev: Package, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    bundle = tmp_path_factory.mktemp("bundle")
+    assert not any(bundle.iterdir())
+    with zipfile.ZipFile(dev.zip_path) as archive:
+        archive.extractall(bundle)
+        shipped = {canonicalize_name(n.split("/")[0].split("-")[0]) for n in archive.namelist() if ".dist-info/" in n}
+    libs = _aws_libraries(tmp_path_factory.mktemp("aws-libs"), exclude=shipped)
+    function_env = dev.template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    env = {k: v for k, v in function_env.items() if isinstance(v, str)}  # JWT_SECRET_ARN is the stack's Ref
+    env |= {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "JWT_SECRET_NAME": deploy_template.secret_name("dev"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", str(SMOKE), str(bundle), str(libs)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=bundle,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    report["bundle"], report["libs"] = str(bundle), str(libs)
+    return report
+
+
+def test_the_bundle_serves_signup_login_and_the_user_through_the_lambda_handler(smoke_report: dict[str, Any]) -> None:
+    signup, login, wrong, user = smoke_report["replies"]
+    assert signup["status"] == 201, signup
+    assert login["status"] == 200 and login["body"]["token"], login
+    assert wrong["status"] == 401, wrong
+    assert user["status"] == 200, user
+    assert user["body"]["username"] == "alice" and user["body"]["email"] == "alice@example.com"
+    assert user["headers"]["Cache-Control"] == "no-store"
+
+
+def test_the_scheduled_purge_runs_from_the_bundle(smoke_report: dict[str, Any]) -> None:
+    assert set(smoke_report["purge"]) == {t.name for t in deploy_template.TABLES if t.expires}
+    assert all(name.startswith("latchkey-dev-") for name in smoke_report["tables"])
+
+
+def test_the_app_and_its_libraries_came_from_the_bundle_alone(smoke_report: dict[str, Any]) -> None:
+    bundle = smoke_report["bundle"]
+    for module, origin in smoke_report["origins"].items():
+        assert origin.startswith(bundle + os.sep), (module, origin)
+    project = str(deploy_template.ROOT)
+    assert not [p for p in smoke_report["sys_path"] if p.startswith(project) or "site-packages" in p]
