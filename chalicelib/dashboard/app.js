@@ -47,9 +47,8 @@ export function go(hash) {
 }
 
 export function notify(text) {
-  const notice = $("#notice");
-  notice.hidden = !text;
-  notice.textContent = text ?? "";
+  // The live region stays in the page (empty is invisible), so that screen readers announce changes.
+  $("#notice").textContent = text ?? "";
 }
 
 function showView(name) {

@@ -381,6 +381,12 @@ def test_enable_two_factor_log_in_with_a_code_and_disable_it(page: Any, dashboar
     expect(page.locator("#tfa-state")).to_have_text("On")
     expect(page.locator("#tfa-remaining")).to_have_text("10")
     page.screenshot(path=shots / "two-factor.png", full_page=True)
+    regenerate = page.locator("#tfa-regenerate-form")
+    regenerate.get_by_label("Authentication code").fill(app.wrong_code())
+    regenerate.get_by_role("button", name="Get new recovery codes").click()
+    expect(regenerate.locator(".field-error")).to_be_visible()
+    expect(regenerate.get_by_label("Authentication code")).to_be_focused()
+    regenerate.get_by_label("Authentication code").fill("")
 
     log_out(page)
     log_in(page, "grace")
