@@ -87,7 +87,9 @@ function showAuthView(view) {
   showView(view);
   document.title = `${TITLES[view]} · Latchkey`;
   auth.prepare(view);
-  focusHeading(view);
+  // The second login step is one field, typed at once: focus it (its label says what it wants).
+  if (view === "totp") $("#totp-code").focus();
+  else focusHeading(view);
 }
 
 function showPreferences(name) {

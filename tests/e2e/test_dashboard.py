@@ -392,7 +392,7 @@ def test_enable_two_factor_log_in_with_a_code_and_disable_it(page: Any, dashboar
     log_in(page, "grace")
     expect(page.get_by_role("heading", name="Two-factor authentication")).to_be_visible()
     second_step = page.locator("#totp-form")
-    expect(second_step.get_by_label("Authentication code or recovery code")).to_be_visible()
+    expect(second_step.get_by_label("Authentication code or recovery code")).to_be_focused()
     second_step.get_by_label("Authentication code or recovery code").fill(app.wrong_code())
     second_step.get_by_role("button", name="Verify").click()
     expect(second_step.locator(".field-error")).to_be_visible()
