@@ -95,8 +95,8 @@ export function init() {
       async () => {
         const reply = await api.twoFactorEnable(form.elements.code.value.replace(/\s+/g, ""));
         hideSetup();
-        showCodes(reply.recovery_codes, "Two-factor authentication is on: your recovery codes");
         await show();
+        showCodes(reply.recovery_codes, "Two-factor authentication is on: your recovery codes");
       },
       "code",
     );
@@ -125,8 +125,8 @@ export function init() {
       async () => {
         const reply = await api.recoveryCodes(form.elements.code.value.replace(/\s+/g, ""));
         form.reset();
-        showCodes(reply.recovery_codes, "Your new recovery codes");
         await show();
+        showCodes(reply.recovery_codes, "Your new recovery codes");
       },
       "code",
     );

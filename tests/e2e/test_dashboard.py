@@ -304,7 +304,7 @@ def test_create_copy_download_and_revoke_api_keys(page: Any, dashboard: DevServe
     key = shown.get_by_label(re.compile("API key")).input_value()
     assert key.startswith("lk_") and len(key) >= 41
     expect(page.get_by_role("row", name=re.compile("deploy-bot"))).to_be_attached()  # listed behind the dialog
-    page.screenshot(path=shots / "api-key-created.png", full_page=True)
+    page.screenshot(path=shots / "api-key-created.png")  # a modal: the viewport
     shown.get_by_role("button", name="Copy").click()
     expect(shown.get_by_role("status")).to_have_text("Copied to the clipboard.")
     assert page.evaluate("navigator.clipboard.readText()") == key
@@ -373,7 +373,7 @@ def test_enable_two_factor_log_in_with_a_code_and_disable_it(page: Any, dashboar
     expect(codes_dialog).to_contain_text("This is the only time you will see these codes")
     codes = codes_dialog.locator("li").all_inner_texts()
     assert len(codes) == 10 and len(set(codes)) == 10
-    page.screenshot(path=shots / "two-factor-recovery-codes.png", full_page=True)
+    page.screenshot(path=shots / "two-factor-recovery-codes.png")  # a modal: the viewport
     with page.expect_download() as downloading:
         codes_dialog.get_by_role("button", name="Download").click()
     assert all(code in Path(downloading.value.path()).read_text() for code in codes)
