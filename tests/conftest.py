@@ -40,10 +40,58 @@ class FakeClock:
         self.now += seconds
 
 
-@pytest.fixture(scope="session")
-def dynamodb_endpoint() -> Iterator[str]:
-    """moto's DynamoDB server, one for the whole test session."""
-    endpoint, stop = local_dynamodb.start_moto()
+BACKENDS = ("moto", "dynamodb-local")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        choices=(*BACKENDS, "all"),
+        default="all",
+        help="the DynamoDB the store, functional and e2e tests run against (default: all, each test once per backend)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep only the tests of the chosen backend; in CI a DynamoDB Local that cannot run is an error."""
+    chosen = config.getoption("--backend")
+    if chosen != "all":
+        kept, dropped = [], []
+        for item in items:
+            backend = _backend(item)
+            (dropped if backend and backend != chosen else kept).append(item)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+    if os.environ.get("CI") == "true" and any(_backend(item) == "dynamodb-local" for item in items):
+        missing = local_dynamodb.dynamodb_local_missing()
+        if missing:
+            raise pytest.UsageError(f"CI=true and {missing}")
+
+
+def _backend(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("dynamodb_endpoint") if callspec else None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip DynamoDB Local's runs where it cannot run, raised here (not in the fixture) so that
+    pytest's summary folds them into one line."""
+    missing = _backend(item) == "dynamodb-local" and local_dynamodb.dynamodb_local_missing()
+    if missing:
+        pytest.skip(missing)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def dynamodb_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
+    """One DynamoDB for the whole test session, per backend: moto's server, or Amazon's DynamoDB Local.
+
+    Every test that uses it (through ``settings``, ``api``...) runs once against each.
+    """
+    if request.param == "moto":
+        endpoint, stop = local_dynamodb.start_moto()
+    else:
+        endpoint, stop = local_dynamodb.start_dynamodb_local()  # pytest_runtest_setup skipped it if missing
     yield endpoint
     stop()
 

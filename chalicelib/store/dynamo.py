@@ -99,11 +99,28 @@ class Ref(Generic[T]):
     parse: Callable[[Item], T]
 
 
+KEY_VALUE_MAX_BYTES = 2048  # DynamoDB's limit for a partition key value (a sort key's is 1024)
+
+
+def could_exist(key: Mapping[str, Any]) -> bool:
+    """False for a key that DynamoDB could never have stored: an empty or oversized string value.
+
+    DynamoDB answers a read of such a key with a ValidationException (moto just finds nothing), so
+    a lookup by an id from a request would otherwise be a 500 instead of a 404.
+    """
+    return all(not isinstance(v, str) or 0 < len(v.encode()) <= KEY_VALUE_MAX_BYTES for v in key.values())
+
+
 def get_many(*refs: Ref[Any]) -> list[Any]:
     """Fetch items from any tables in one BatchGetItem (retrying unprocessed keys).
 
-    Returns one parsed value or None per ref, in order. At most 100 refs.
+    Returns one parsed value or None per ref, in order (None without asking for a key that
+    could not exist). At most 100 refs.
     """
+    if not all(could_exist(ref.key) for ref in refs):
+        wanted_refs = [ref for ref in refs if could_exist(ref.key)]
+        found_by_ref = dict(zip(map(id, wanted_refs), get_many(*wanted_refs), strict=True))
+        return [found_by_ref.get(id(ref)) for ref in refs]
     if not refs:
         return []
     if len(refs) == 1:
@@ -187,7 +204,10 @@ def encode_cursor(key: Mapping[str, Any]) -> str:
 
 
 def decode_cursor(cursor: str, fields: Sequence[str], fixed: Mapping[str, Any]) -> dict[str, Any]:
-    """Decode a cursor; it must hold exactly ``fields`` as strings and agree with ``fixed``."""
+    """Decode a cursor; it must hold exactly ``fields`` as non-empty strings and agree with ``fixed``.
+
+    DynamoDB refuses an empty string in a key (moto lets it pass), so an empty value would be a 500.
+    """
     import base64
     import binascii
     import json
@@ -197,7 +217,7 @@ def decode_cursor(cursor: str, fields: Sequence[str], fixed: Mapping[str, Any]) 
         key = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise InvalidCursorError("not a cursor") from None
-    if not isinstance(key, dict) or set(key) != set(fields) or not all(isinstance(v, str) for v in key.values()):
+    if not isinstance(key, dict) or set(key) != set(fields) or not all(isinstance(v, str) and v for v in key.values()):
         raise InvalidCursorError("not a cursor")
     if any(key.get(k) != v for k, v in fixed.items()):
         raise InvalidCursorError("not a cursor for this list")
