@@ -21,7 +21,12 @@ import requests
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import ROOT, DevServer, ServerFactory
 
-pytestmark = pytest.mark.e2e
+pytestmark = [
+    pytest.mark.e2e,
+    # What the browser sees does not depend on the DynamoDB behind the API, and the API's own tests
+    # run on both backends: the browser runs against moto's only.
+    pytest.mark.parametrize("dynamodb_endpoint", ["moto"], indirect=True),
+]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
