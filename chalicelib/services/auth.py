@@ -10,6 +10,7 @@ from chalicelib.errors import ForbiddenError, UnauthorizedError
 from chalicelib.security.api_keys import PREFIX as API_KEY_PREFIX
 from chalicelib.security.tokens import PENDING, SESSION
 from chalicelib.services.sessions import SessionService
+from chalicelib.store.sessions import Session
 from chalicelib.store.users import User
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ class Principal:
     user: User
     via: str  # "session", "api_key" or "pending"
     credential_id: str  # the session id or the API key id
+    session: Session | None = None  # the stored session, when a token authenticated the call
 
     @property
     def user_id(self) -> str:
@@ -53,7 +55,7 @@ class AuthService:
         if credential.startswith(API_KEY_PREFIX):
             raise UnauthorizedError("This route needs a pending login token from POST /v1/login.")
         session, user = self.sessions.verify(credential, PENDING)
-        return Principal(user=user, via=PENDING, credential_id=session.session_id)
+        return Principal(user=user, via=PENDING, credential_id=session.session_id, session=session)
 
     def _authenticate_api_key(self, credential: str) -> Principal:
         key, user = self._api_keys().authenticate(credential)

@@ -35,13 +35,27 @@ class SessionService:
 
     def issue(self, user_id: str, kind: str = SESSION) -> IssuedToken:
         """Store a new session for ``user_id`` and return its signed token."""
+        session = self._new_session(user_id, kind)
+        self.store.put(session)
+        return self._token(session)
+
+    def exchange(self, pending: Session, max_failures: int) -> IssuedToken | None:
+        """A full session token for a live pending session, which is spent in the same write.
+        None if the pending session was already exchanged, has expired or is dead."""
+        session = self._new_session(pending.user_id, SESSION)
+        if not self.store.exchange(pending.session_id, session, self.clock(), max_failures):
+            return None
+        return self._token(session)
+
+    def _new_session(self, user_id: str, kind: str) -> Session:
         now = self.clock()
         ttl = self.settings.session_ttl_seconds if kind == SESSION else self.settings.pending_ttl_seconds
-        session = Session(
+        return Session(
             session_id=secrets.token_urlsafe(16), user_id=user_id, kind=kind, created_at=now, expires_at=now + ttl
         )
-        self.store.put(session)
-        claims = TokenClaims(user_id, session.session_id, kind, session.created_at, session.expires_at)
+
+    def _token(self, session: Session) -> IssuedToken:
+        claims = TokenClaims(session.user_id, session.session_id, session.kind, session.created_at, session.expires_at)
         return IssuedToken(issue_token(claims, self._key), session.expires_at)
 
     def verify(self, token: str, kind: str = SESSION) -> tuple[Session, User]:

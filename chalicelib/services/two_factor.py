@@ -126,14 +126,11 @@ class TwoFactorService:
         token raises UnauthorizedError; a locked account or address TooManyRequestsError.
         """
         now = self.clock()
-        user = pending.user
-        # The session's failure count and the throttle counters, in one round trip.
-        session, *values = dynamo.get_many(
-            self.sessions.store.ref(pending.credential_id), *self.throttle.refs(user.user_id, address, now)
-        )
-        if session is None or session.expires_at <= now or session.failures >= PENDING_LOGIN_MAX_FAILURES:
+        user, session = pending.user, pending.session
+        assert session is not None  # a pending principal always carries its session
+        if session.failures >= PENDING_LOGIN_MAX_FAILURES:
             raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
-        counters = self.throttle.counters(values)
+        counters = self.throttle.counters(dynamo.get_many(*self.throttle.refs(user.user_id, address, now)))
         self.throttle.check(counters, now)
         secret = user.totp_secret
         factor = self._check(user, secret, code, recovery_code, now) if secret else None
@@ -142,10 +139,11 @@ class TwoFactorService:
             if self.sessions.store.add_failure(session.session_id, PENDING_LOGIN_MAX_FAILURES, now) is None:
                 raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
             raise InvalidCredentialsError(LOGIN_CODE_FAILED)
-        if not self.sessions.store.consume(session.session_id, now, PENDING_LOGIN_MAX_FAILURES):
+        token = self.sessions.exchange(session, PENDING_LOGIN_MAX_FAILURES)
+        if token is None:
             raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
         self.throttle.succeeded(user.user_id, counters)
-        return self.sessions.issue(user.user_id)
+        return token
 
     def _check(
         self, user: User, secret: str, code: str | None, recovery_code: str | None, now: int

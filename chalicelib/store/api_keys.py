@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from chalicelib.config import Settings
 from chalicelib.store import dynamo
@@ -24,7 +21,6 @@ _KEY_FIELDS = ("key_hash", "user_id", "key_id")
 # The shape of the ids security.ids.new_id makes. Anything else names no key, and is not sent to
 # DynamoDB (which refuses an empty string as an index key value).
 KEY_ID_PATTERN = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
-_LOOKUP_THREADS = 8
 # An expired key is gone for every reader, whether or not the purge has deleted it yet.
 _LIVE = "(attribute_not_exists(expires_at) OR expires_at > :now)"
 
@@ -132,33 +128,40 @@ class ApiKeyStore:
     def hashes_of(self, user_id: str, key_ids: Sequence[str], now: int) -> dict[str, str]:
         """The hashes of those of ``key_ids`` that are ``user_id``'s live keys, by key id.
 
-        One Query per id, a few at a time: a Query cannot ask for a list of sort keys (a filter
-        may not name a key attribute), and one over all the user's keys would cost what the user
-        has rather than what was asked for.
+        One Query of the ``by_user`` index over the range from the lowest to the highest id asked
+        for (a Query cannot ask for a list of sort keys): one round trip for any batch, reading
+        only the user's keys that lie between the ids named.
         """
-        wanted = sorted({k for k in key_ids if KEY_ID_PATTERN.fullmatch(k)})
-        if len(wanted) <= 1:
-            found = [self.hash_of(user_id, k, now) for k in wanted]
-        else:
-            dynamo.client()  # created once, before the threads share it (boto3 clients are thread-safe)
-            with ThreadPoolExecutor(max_workers=min(_LOOKUP_THREADS, len(wanted))) as pool:
-                found = list(pool.map(lambda k: self.hash_of(user_id, k, now), wanted))
-        return {k: h for k, h in zip(wanted, found, strict=True) if h is not None}
+        wanted = {k for k in key_ids if KEY_ID_PATTERN.fullmatch(k)}
+        if not wanted:
+            return {}
+        found: dict[str, str] = {}
+        for page in dynamo.query_pages(
+            TableName=self.table,
+            IndexName=BY_USER,
+            KeyConditionExpression="user_id = :user AND key_id BETWEEN :low AND :high",
+            FilterExpression=_LIVE,
+            ProjectionExpression="key_id, key_hash",
+            ExpressionAttributeValues=dynamo.to_item(
+                {":user": user_id, ":low": min(wanted), ":high": max(wanted), ":now": now}
+            ),
+        ):
+            for item in map(dynamo.from_item, page.get("Items", [])):
+                if item["key_id"] in wanted:
+                    found[item["key_id"]] = item["key_hash"]
+        return found
 
     def delete(self, key_hash: str, user_id: str, now: int) -> bool:
         """Delete a key if it is ``user_id``'s and live. False if it was not there (or not theirs)."""
-        try:
-            dynamo.client().delete_item(
+        deleted = dynamo.if_condition_holds(
+            lambda: dynamo.client().delete_item(
                 TableName=self.table,
                 Key=dynamo.to_item({"key_hash": key_hash}),
                 ConditionExpression=f"user_id = :user AND {_LIVE}",
                 ExpressionAttributeValues=dynamo.to_item({":user": user_id, ":now": now}),
             )
-        except ClientError as exc:
-            if dynamo.is_condition_failure(exc):
-                return False
-            raise
-        return True
+        )
+        return deleted is not None
 
     def delete_many(self, key_hashes: Sequence[str]) -> None:
         """Delete keys in batches of 25 (BatchWriteItem's limit), retrying unprocessed ones."""
@@ -167,8 +170,9 @@ class ApiKeyStore:
     def touch(self, key_hash: str, now: int, not_since: int) -> bool:
         """Record a use at ``now`` unless one was recorded after ``not_since``; never recreates a
         deleted key. True if it wrote."""
-        try:
-            dynamo.client().update_item(
+        # The condition fails when another request recorded a use first, or the key is gone.
+        written = dynamo.if_condition_holds(
+            lambda: dynamo.client().update_item(
                 TableName=self.table,
                 Key=dynamo.to_item({"key_hash": key_hash}),
                 UpdateExpression="SET last_used_at = :now",
@@ -177,8 +181,5 @@ class ApiKeyStore:
                 ),
                 ExpressionAttributeValues=dynamo.to_item({":now": now, ":since": not_since}),
             )
-        except ClientError as exc:
-            if dynamo.is_condition_failure(exc):
-                return False  # another request recorded it first, or the key is gone
-            raise
-        return True
+        )
+        return written is not None

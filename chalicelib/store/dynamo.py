@@ -275,3 +275,13 @@ def transact(items: list[dict[str, Any]], on_condition_failure: ConditionFailure
             if "TransactionConflict" not in reasons or attempt == _MAX_BATCH_ATTEMPTS - 1:
                 raise
         _backoff(attempt)
+
+
+def if_condition_holds(write: Callable[[], T]) -> T | None:
+    """Run a conditional write: its reply, or None when its condition failed."""
+    try:
+        return write()
+    except ClientError as exc:
+        if is_condition_failure(exc):
+            return None
+        raise

@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.config import Settings
 from chalicelib.store import dynamo
 from chalicelib.store.tables import GRANTS
@@ -98,8 +96,8 @@ class GrantStore:
         It never creates a grant, so it needs no check that the application exists: a grant of a
         deleted application is deleted with it, or is already gone and the condition fails.
         """
-        try:
-            reply = dynamo.client().update_item(
+        reply = dynamo.if_condition_holds(
+            lambda: dynamo.client().update_item(
                 TableName=self.table,
                 Key=dynamo.to_item(_key(app_id, user_id)),
                 UpdateExpression="SET #role = :role",
@@ -108,26 +106,24 @@ class GrantStore:
                 ExpressionAttributeValues=dynamo.to_item({":role": role, ":owner": OWNER_ROLE}),
                 ReturnValues="ALL_NEW",
             )
-        except ClientError as exc:
-            if dynamo.is_condition_failure(exc):
-                raise GrantMissingError(user_id) from None
-            raise
+        )
+        if reply is None:
+            raise GrantMissingError(user_id)
         return _parse(dynamo.from_item(reply["Attributes"]))
 
     def remove(self, app_id: str, user_id: str) -> None:
         """Delete a collaborator's grant. Raises GrantMissingError if they have none (or are the owner)."""
-        try:
-            dynamo.client().delete_item(
+        deleted = dynamo.if_condition_holds(
+            lambda: dynamo.client().delete_item(
                 TableName=self.table,
                 Key=dynamo.to_item(_key(app_id, user_id)),
                 ConditionExpression="attribute_exists(user_id) AND #role <> :owner",
                 ExpressionAttributeNames={"#role": "role"},
                 ExpressionAttributeValues=dynamo.to_item({":owner": OWNER_ROLE}),
             )
-        except ClientError as exc:
-            if dynamo.is_condition_failure(exc):
-                raise GrantMissingError(user_id) from None
-            raise
+        )
+        if deleted is None:
+            raise GrantMissingError(user_id)
 
     def collaborators(self, app_id: str, limit: int, cursor: str | None) -> tuple[list[Grant], str | None]:
         """One page of an application's grants other than the owner's, by user id (strongly consistent).

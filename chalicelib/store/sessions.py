@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.config import Settings
 from chalicelib.store import dynamo
 from chalicelib.store.tables import SESSIONS, expiry_attributes
@@ -41,21 +39,17 @@ class SessionStore:
         return dynamo.Ref(self.table, {"session_id": session_id}, _parse)
 
     def put(self, session: Session) -> None:
-        item = {
-            "session_id": session.session_id,
-            "user_id": session.user_id,
-            "kind": session.kind,
-            "created_at": session.created_at,
-        } | expiry_attributes(session.expires_at)
         dynamo.client().put_item(
-            TableName=self.table, Item=dynamo.to_item(item), ConditionExpression="attribute_not_exists(session_id)"
+            TableName=self.table,
+            Item=dynamo.to_item(_item(session)),
+            ConditionExpression="attribute_not_exists(session_id)",
         )
 
     def add_failure(self, session_id: str, limit: int, now: int) -> int | None:
         """Count one wrong code against a live pending session. Returns the new count, or None if
         the session is gone, expired or already had ``limit`` failures (it is dead)."""
-        try:
-            reply = dynamo.client().update_item(
+        reply = dynamo.if_condition_holds(
+            lambda: dynamo.client().update_item(
                 TableName=self.table,
                 Key=dynamo.to_item({"session_id": session_id}),
                 UpdateExpression="SET failures = if_not_exists(failures, :zero) + :one",
@@ -66,27 +60,47 @@ class SessionStore:
                 ExpressionAttributeValues=dynamo.to_item({":zero": 0, ":one": 1, ":now": now, ":limit": limit}),
                 ReturnValues="UPDATED_NEW",
             )
-        except ClientError as exc:
-            if dynamo.is_condition_failure(exc):
-                return None
-            raise
+        )
+        if reply is None:
+            return None
         return int(dynamo.from_item(reply["Attributes"])["failures"])
 
-    def consume(self, session_id: str, now: int, max_failures: int) -> bool:
-        """Delete a live pending session so that it is exchanged once at most. False if it was
-        already gone, expired or dead."""
+    def exchange(self, pending_id: str, session: Session, now: int, max_failures: int) -> bool:
+        """Replace a live pending session by a full one in one transaction, so that a pending token
+        is exchanged once at most. False if it was already gone, expired or dead."""
+        delete_pending = {
+            "TableName": self.table,
+            "Key": dynamo.to_item({"session_id": pending_id}),
+            "ConditionExpression": (
+                "attribute_exists(session_id) AND expires_at > :now "
+                "AND (attribute_not_exists(failures) OR failures < :limit)"
+            ),
+            "ExpressionAttributeValues": dynamo.to_item({":now": now, ":limit": max_failures}),
+        }
+        put_session = {
+            "TableName": self.table,
+            "Item": dynamo.to_item(_item(session)),
+            "ConditionExpression": "attribute_not_exists(session_id)",
+        }
         try:
-            dynamo.client().delete_item(
-                TableName=self.table,
-                Key=dynamo.to_item({"session_id": session_id}),
-                ConditionExpression=(
-                    "attribute_exists(session_id) AND expires_at > :now "
-                    "AND (attribute_not_exists(failures) OR failures < :limit)"
-                ),
-                ExpressionAttributeValues=dynamo.to_item({":now": now, ":limit": max_failures}),
-            )
-        except ClientError as exc:
-            if dynamo.is_condition_failure(exc):
-                return False
-            raise
+            dynamo.transact([{"Delete": delete_pending}, {"Put": put_session}], on_condition_failure=_spent)
+        except _SpentError:
+            return False
         return True
+
+
+class _SpentError(Exception):
+    pass
+
+
+def _spent(failed: list[int]) -> None:
+    raise _SpentError
+
+
+def _item(session: Session) -> dict[str, Any]:
+    return {
+        "session_id": session.session_id,
+        "user_id": session.user_id,
+        "kind": session.kind,
+        "created_at": session.created_at,
+    } | expiry_attributes(session.expires_at)

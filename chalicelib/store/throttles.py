@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.config import Settings
 from chalicelib.store import dynamo
 from chalicelib.store.tables import THROTTLES, expiry_attributes
@@ -53,8 +51,9 @@ class ThrottleStore:
     def lock(self, key: str, at_least: int, until: int) -> None:
         """Lock a counter that has reached ``at_least`` until ``until``, and start it again from zero
         (so the next failures after the lockout count afresh)."""
-        try:
-            dynamo.client().update_item(
+        # A failed condition means another request locked it first: nothing left to do.
+        dynamo.if_condition_holds(
+            lambda: dynamo.client().update_item(
                 TableName=self.table,
                 Key=dynamo.to_item({"key": key}),
                 UpdateExpression="SET locked_until = :until, #count = :zero, expires_at = :until, expiry_bucket = :b",
@@ -64,10 +63,7 @@ class ThrottleStore:
                     {":until": until, ":zero": 0, ":min": at_least, ":b": expiry_attributes(until)["expiry_bucket"]}
                 ),
             )
-        except ClientError as exc:
-            # A failed condition means another request locked it first: nothing left to do.
-            if not dynamo.is_condition_failure(exc):
-                raise
+        )
 
     def clear(self, key: str) -> None:
         dynamo.client().delete_item(TableName=self.table, Key=dynamo.to_item({"key": key}))

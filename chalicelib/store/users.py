@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.config import Settings
 from chalicelib.store import dynamo
 from chalicelib.store.tables import USERS
@@ -178,19 +176,16 @@ class UserStore:
         return self._update(user_id, update, condition, values)
 
     def _update(self, user_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
-        try:
-            dynamo.client().update_item(
+        written = dynamo.if_condition_holds(
+            lambda: dynamo.client().update_item(
                 TableName=self.table,
                 Key=dynamo.to_item(_user_key(user_id)),
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeValues=dynamo.to_item(values),
             )
-        except ClientError as exc:
-            if dynamo.is_condition_failure(exc):
-                return False
-            raise
-        return True
+        )
+        return written is not None
 
 
 @dataclass(frozen=True)

@@ -401,3 +401,13 @@ def test_an_expired_key_leaves_the_list_when_it_expires_not_when_it_is_purged(
     assert api.call("DELETE", f"/v1/user/api-keys/{expiring}", token=alice).status == 404
     reply = api.post("/v1/user/api-keys/batch-delete", {"ids": [expiring]}, token=alice)
     assert reply.body == {"deleted": [], "not_found": [expiring]}
+
+
+def test_batch_delete_costs_one_query_whatever_the_number_of_ids(api: Api, alice: str) -> None:
+    ids = [api.post("/v1/user/api-keys", {"name": f"k{n}"}, token=alice).body["id"] for n in range(5)]
+    calls = count_dynamodb_calls()
+    reply = api.post("/v1/user/api-keys/batch-delete", {"ids": [ids[0], ids[2], ids[4]]}, token=alice)
+    assert reply.status == 200 and sorted(reply.body["deleted"]) == sorted([ids[0], ids[2], ids[4]])
+    assert calls == ["BatchGetItem", "Query", "BatchWriteItem"]
+    listed = api.get("/v1/user/api-keys", token=alice).body["api_keys"]
+    assert [k["id"] for k in listed] == [ids[1], ids[3]]

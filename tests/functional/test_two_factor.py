@@ -511,13 +511,13 @@ def test_login_by_password_alone_is_unchanged_for_users_without_two_factor(api: 
     assert reply.status == 200 and reply.body["two_factor_required"] is False
 
 
-def test_the_second_login_step_costs_five_dynamodb_calls(
+def test_the_second_login_step_costs_four_dynamodb_calls(
     api: Api, two_factor_alice: tuple[str, list[str]], clock: FakeClock
 ) -> None:
     secret, _ = two_factor_alice
     pending = pending_login(api)
     calls = count_dynamodb_calls()
     assert login_totp(api, pending, code=app_code(secret, clock)).status == 200
-    # the token's session and user; the session's failures and the throttle counters; spending the
-    # step; consuming the pending session; storing the new session
-    assert calls == ["BatchGetItem", "BatchGetItem", "UpdateItem", "DeleteItem", "PutItem"]
+    # the token's session and user; the throttle counters; spending the step; exchanging the pending
+    # session for the new one in one transaction
+    assert calls == ["BatchGetItem", "BatchGetItem", "UpdateItem", "TransactWriteItems"]
