@@ -149,6 +149,11 @@ export function logOut(message) {
 }
 
 function start() {
+  // At /api (a stage's path without its slash) the page's links, resolved against <base>, would
+  // leave the page: show the address with its slash, which is the same page.
+  if (!location.pathname.endsWith("/")) {
+    history.replaceState(null, "", `${location.pathname}/${location.search}${location.hash}`);
+  }
   auth.init({ signedIn, notify, go });
   tokens.init();
   twoFactor.init();

@@ -27,6 +27,9 @@ CONTENT_TYPES = {
     ".svg": "image/svg+xml; charset=utf-8",
 }
 _ASSET_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}\.(?:js|css|svg)")
+# Segments of unreserved characters only: no //host, no quotes, nothing to escape.
+_PAGE_PATH = re.compile(r"(?:/[A-Za-z0-9._~-]{1,64}){0,8}/?")
+_BASE_PLACEHOLDER = '<base href="/">'
 
 # img-src allows data: for the two-factor QR code, an SVG shown as <img src="data:...">: an image
 # runs no script. Nothing is loaded from another origin.
@@ -38,7 +41,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "img-src 'self' data:",
         "connect-src 'self'",
         "form-action 'none'",
-        "base-uri 'none'",
+        "base-uri 'self'",
         "frame-ancestors 'none'",
     )
 )
@@ -69,16 +72,23 @@ def _file_response(name: str) -> Response:
     return Response(body=assets()[name], status_code=200, headers=headers)
 
 
+def base_href(request_path: str) -> str:
+    """The page's own path with a trailing slash, which its relative links resolve against.
+
+    Behind API Gateway the page is at the stage's path (/api or /api/) or a custom domain's base
+    path; anything but plain path segments falls back to /.
+    """
+    if not _PAGE_PATH.fullmatch(request_path):
+        return "/"
+    return request_path if request_path.endswith("/") else request_path + "/"
+
+
 @bp.route("/", methods=["GET"])
 def page() -> Response:
     path = str((bp.current_request.context or {}).get("path") or "/")
-    if not path.endswith("/"):
-        # Behind API Gateway the page may be asked for as /api (its stage): the page's links are
-        # relative, so send the browser to /api/ where they resolve.
-        last = path.rsplit("/", 1)[-1]
-        headers: dict[str, str | list[str]] = {**SECURITY_HEADERS, "Location": f"{last}/"}
-        return Response(body="", status_code=308, headers=headers)
-    return _file_response(PAGE)
+    response = _file_response(PAGE)
+    response.body = response.body.replace(_BASE_PLACEHOLDER, f'<base href="{base_href(path)}">', 1)
+    return response
 
 
 @bp.route("/dashboard/{name}", methods=["GET"])

@@ -162,9 +162,9 @@ def test_files_are_read_once_per_container(api: Api) -> None:
     assert dashboard.assets.cache_info().misses == 1
 
 
-def test_the_page_under_a_stage_path_without_its_slash_redirects_to_it(api: Api) -> None:
-    """API Gateway serves the page at /api as well as /api/: relative links need the slash."""
-    event = {
+def gateway_event(request_path: str) -> dict:
+    """API Gateway's event for GET / as the page is reached at ``request_path`` (stage included)."""
+    return {
         "resource": "/",
         "path": "/",
         "httpMethod": "GET",
@@ -177,19 +177,37 @@ def test_the_page_under_a_stage_path_without_its_slash_redirects_to_it(api: Api)
         "requestContext": {
             "resourcePath": "/",
             "httpMethod": "GET",
-            "path": "/api",
+            "path": request_path,
             "stage": "api",
             "identity": {"sourceIp": "203.0.113.9"},
         },
         "body": None,
         "isBase64Encoded": False,
     }
-    response = app(event, None)
-    assert response["statusCode"] == 308
-    assert response["headers"]["Location"] == "api/"
-    event["requestContext"]["path"] = "/api/"
-    response = app(event, None)
-    assert response["statusCode"] == 200 and response["body"].startswith("<!doctype html>")
+
+
+@pytest.mark.parametrize(
+    "request_path, base",
+    [
+        ("/api/", "/api/"),
+        ("/api", "/api/"),  # without its slash, the relative links still resolve under the stage
+        ("/", "/"),
+        ("/latchkey/dashboard", "/latchkey/dashboard/"),  # a custom domain's base path
+        ("//evil.example/", "/"),  # never another origin
+        ('/a"><script>', "/"),
+    ],
+)
+def test_the_pages_links_resolve_under_the_path_it_is_served_at(api: Api, request_path: str, base: str) -> None:
+    response = app(gateway_event(request_path), None)
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"] == "text/html; charset=utf-8"
+    assert response["body"].count("<base ") == 1
+    assert f'<base href="{base}">' in response["body"]
+
+
+def test_the_page_from_the_test_client_has_the_root_as_its_base(api: Api) -> None:
+    assert '<base href="/">' in fetch(api, "/")[2]
+    assert "base-uri 'self'" in fetch(api, "/")[1]["content-security-policy"]
 
 
 def test_api_replies_keep_no_store_and_the_page_does_not_need_it(api: Api, alice: str) -> None:
