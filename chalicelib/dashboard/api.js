@@ -128,6 +128,7 @@ export const api = {
 
   applications: () => all("v1/applications", "applications"),
   createApplication: (body) => call("POST", "v1/applications", { body }),
+  updateApplication: (id, body) => call("PATCH", `v1/applications/${seg(id)}`, { body }),
   deleteApplication: (id) => call("DELETE", `v1/applications/${seg(id)}`),
   collaborators: (id) => all(`v1/applications/${seg(id)}/collaborators`, "collaborators"),
   putCollaborator: (id, username, role) =>

@@ -76,6 +76,13 @@ async function openDetail(app, focus = true) {
     `Owner: ${app.owner}. Your role: ${ROLE_NAMES[app.role] ?? app.role} (${app.permissions.join(", ")}).`,
   );
   $("#collab-add-form").hidden = !manages;
+  const edit = $("#app-edit-form");
+  edit.hidden = !app.permissions.includes("write");
+  if (focus) {
+    clearErrors(edit);
+    edit.elements.name.value = app.name;
+    edit.elements.description.value = app.description ?? "";
+  }
   $("#app-delete").hidden = !app.permissions.includes("delete");
   $("#app-leave").hidden = app.role === "owner";
   setText("#collab-error", "");
@@ -197,6 +204,22 @@ export function init() {
       await openDetail(current, false);
       username.focus();
     }, "username");
+  });
+
+  $("#app-edit-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    submitting(form, async () => {
+      const { name, description } = form.elements;
+      const updated = await api.updateApplication(current.id, {
+        name: name.value.trim(),
+        description: description.value.trim() ? description.value : null,
+      });
+      setText("#collab-status", `Saved ${updated.name}.`);
+      current = updated;
+      await show();
+      name.focus();
+    });
   });
 
   $("#collab-table tbody").addEventListener("change", (event) => {

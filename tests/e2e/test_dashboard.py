@@ -443,13 +443,24 @@ def test_share_an_application_with_a_collaborator(page: Any, browser: Any, dashb
     expect(page.locator("#collab-status")).to_have_text("bob is now operator.")
     page.screenshot(path=shots / "applications.png", full_page=True)
 
+    edit = page.locator("#app-edit-form")
+    expect(edit.get_by_label("Name")).to_have_value("fleet-eu")
+    edit.get_by_label("Name").fill("fleet-de")
+    edit.get_by_label("Description (optional)").fill("")
+    edit.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#collab-status")).to_have_text("Saved fleet-de.")
+    renamed = page.get_by_role("row", name=re.compile("fleet-de"))
+    expect(renamed).to_contain_text("Owner")
+    expect(renamed).not_to_contain_text("Gateways in Frankfurt")
+    expect(page.get_by_role("heading", name="Collaborators of fleet-de")).to_be_visible()
+
     # Bob, in a window of his own, sees the application with his role.
     bob_context = browser.new_context(viewport=VIEWPORT, base_url=dashboard.url)
     bob = bob_context.new_page()
     bob.goto("/")
     log_in(bob, "bob")
     bob.get_by_role("tab", name="Applications").click()
-    expect(bob.get_by_role("row", name=re.compile("fleet-eu"))).to_contain_text("Operator")
+    expect(bob.get_by_role("row", name=re.compile("fleet-de"))).to_contain_text("Operator")
 
     bob_row.get_by_role("button", name="Remove bob").click()
     expect(page.get_by_text("No collaborators yet.")).to_be_visible()
