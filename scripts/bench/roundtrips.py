@@ -186,10 +186,21 @@ def journey(b: Bench) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--backend",
+        default="moto",
+        choices=["moto", "dynamodb-local"],
+        help="moto in this process, or DynamoDB Local in its own (so this process's memory is the app's alone)",
+    )
     args = parser.parse_args()
-    endpoint, stop = local_dynamodb.start_moto()
+    if args.backend == "dynamodb-local":
+        from common import endpoint as start_endpoint
+
+        _, url, stop = start_endpoint("dynamodb-local")
+    else:
+        url, stop = local_dynamodb.start_moto()
     try:
-        settings = local_dynamodb.install(Settings(table_prefix="bench-", jwt_secret="b" * 48), endpoint)
+        settings = local_dynamodb.install(Settings(table_prefix="bench-", jwt_secret="b" * 48), url)
         clock = Clock()
         use_services(Services(settings, clock))
         with Client(app) as client:
@@ -204,6 +215,11 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for r in bench.results:
         print(f"| {r.route} | {r.credential} | {r.status} | {len(r.calls)} | {', '.join(r.calls)} |")
+    if args.backend == "dynamodb-local":
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"\nPeak RSS of this process after serving every route above once: {peak:.0f} MB")
 
 
 if __name__ == "__main__":
