@@ -200,7 +200,7 @@ export function init() {
       const collaborator = await api.putCollaborator(current.id, username.value.trim(), role.value);
       form.reset();
       clearErrors(form);
-      setText("#collab-status", `${collaborator.username} is a ${collaborator.role} of ${current.name}.`);
+      setText("#collab-status", `${collaborator.username} has access to ${current.name} as ${collaborator.role}.`);
       await openDetail(current, false);
       username.focus();
     }, "username");
@@ -231,10 +231,11 @@ export function init() {
   });
 
   $("#app-leave").addEventListener("click", async (event) => {
+    const button = event.currentTarget; // gone from the event once it has been handled
     const app = current;
     const sure = await confirmDialog("Leave application?", `You will lose access to ${app.name}.`, "Leave");
     if (!sure) return;
-    await pressing(event.currentTarget, "#collab-error", async () => {
+    await pressing(button, "#collab-error", async () => {
       await api.removeCollaborator(app.id, session.get()?.username ?? "");
       closeDetail();
       setText("#apps-status", `You left ${app.name}.`);
@@ -244,6 +245,7 @@ export function init() {
   });
 
   $("#app-delete").addEventListener("click", async (event) => {
+    const button = event.currentTarget; // gone from the event once it has been handled
     const app = current;
     const sure = await confirmDialog(
       "Delete application?",
@@ -251,7 +253,7 @@ export function init() {
       "Delete",
     );
     if (!sure) return;
-    await pressing(event.currentTarget, "#collab-error", async () => {
+    await pressing(button, "#collab-error", async () => {
       await api.deleteApplication(app.id);
       closeDetail();
       setText("#apps-status", `Deleted ${app.name}.`);

@@ -467,4 +467,27 @@ def test_share_an_application_with_a_collaborator(page: Any, browser: Any, dashb
     bob.get_by_role("tab", name="Details").click()
     bob.get_by_role("tab", name="Applications").click()
     expect(bob.get_by_text("No applications yet.")).to_be_visible()
+
+    # Added again as an observer, Bob sees the collaborators but may not change them, and leaves.
+    add.get_by_label("Username").fill("bob")
+    add.get_by_label("Role").select_option("observer")
+    add.get_by_role("button", name="Add collaborator").click()
+    expect(page.locator("#collab-status")).to_have_text("bob has access to fleet-de as observer.")
+    bob.get_by_role("tab", name="Details").click()
+    bob.get_by_role("tab", name="Applications").click()
+    bob.get_by_role("button", name="Collaborators of fleet-de").click()
+    expect(bob.get_by_role("row", name=re.compile("bob"))).to_contain_text("Observer")
+    expect(bob.get_by_label("Role of bob")).to_have_count(0)
+    expect(bob.locator("#collab-add-form")).to_be_hidden()
+    bob.get_by_role("button", name="Leave this application").click()
+    bob.get_by_role("dialog", name="Leave application?").get_by_role("button", name="Leave").click()
+    expect(bob.locator("#apps-status")).to_have_text("You left fleet-de.")
+    expect(bob.get_by_text("No applications yet.")).to_be_visible()
     bob_context.close()
+
+    page.get_by_role("button", name="Delete application").click()
+    confirm = page.get_by_role("dialog", name="Delete application?")
+    expect(confirm.get_by_role("button", name="Cancel")).to_be_focused()  # the safe choice first
+    confirm.get_by_role("button", name="Delete").click()
+    expect(page.locator("#apps-status")).to_have_text("Deleted fleet-de.")
+    expect(page.get_by_text("No applications yet.")).to_be_visible()
