@@ -218,6 +218,10 @@ def test_sign_up_details_refresh_log_out_and_in(page: Any, dashboard: DevServer,
     expect(page.locator("#session-status")).to_have_text("Your session token was refreshed.")
     second = session_token(page)
     assert second != first and api_get(dashboard, "/v1/user", second).status_code == 200
+    assert api_get(dashboard, "/v1/user", first).status_code == 200  # the old one lives on
+    page.get_by_role("button", name="Copy session token").click()
+    expect(page.locator("#session-status")).to_have_text("Copied to the clipboard.")
+    assert page.evaluate("navigator.clipboard.readText()") == second
 
     log_out(page)
     log_in(page, "alice", "not the password")
