@@ -10,7 +10,7 @@ DYNAMODB_LOCAL := .cache/dynamodb-local
 DYNAMODB_LOCAL_STAMP := $(DYNAMODB_LOCAL)/.installed-$(DYNAMODB_LOCAL_VERSION)
 DB ?= moto
 
-.PHONY: install dynamodb-local run test unit functional store e2e lint bench clean security
+.PHONY: install dynamodb-local run test unit functional store e2e lint bench screenshots clean security
 
 install: $(STAMP)
 
@@ -64,6 +64,9 @@ security: install
 
 bench: install dynamodb-local package
 	$(PY) scripts/bench/report.py
+
+screenshots: install
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/e2e/test_dashboard.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist

@@ -8,7 +8,7 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent
 
 from chalicelib.logs import log_event
-from chalicelib.routes import api_keys, applications, health, login, two_factor, user
+from chalicelib.routes import api_keys, applications, dashboard, health, login, two_factor, user
 from chalicelib.services import get_services
 from chalicelib.web import error_middleware
 
@@ -16,6 +16,7 @@ app = Chalice(app_name="latchkey")
 app.register_middleware(error_middleware, "http")
 for blueprint in (health.bp, login.bp, user.bp, api_keys.bp, two_factor.bp, applications.bp):
     app.register_blueprint(blueprint)
+app.register_blueprint(dashboard.bp)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

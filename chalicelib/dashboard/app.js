@@ -1,0 +1,168 @@
+// The dashboard's entry point: views chosen by the URL's hash (#/login, #/signup,
+// #/preferences/<tab>), the account bar, and the Details tab.
+
+import { api, session, whenSessionEnds } from "./api.js";
+import { $, setText, formatDate, showError } from "./ui.js";
+import * as auth from "./auth.js";
+import * as tokens from "./tokens.js";
+import * as twoFactor from "./twofactor.js";
+import * as applications from "./applications.js";
+
+const VIEWS = ["login", "totp", "signup", "preferences"];
+const TITLES = { login: "Log in", totp: "Two-factor authentication", signup: "Sign up" };
+
+const details = {
+  title: "Details",
+  async show() {
+    showError("#details-error", null);
+    try {
+      const user = await api.user();
+      setText("#detail-username", user.username);
+      setText("#detail-email", user.email);
+      setText("#detail-created", formatDate(user.created_at));
+      setText("#detail-2fa", user.two_factor_enabled ? "On" : "Off");
+      setText("#whoami", user.username);
+    } catch (error) {
+      showError("#details-error", error);
+    }
+  },
+  reset() {
+    for (const id of ["#detail-username", "#detail-email", "#detail-created", "#detail-2fa"]) setText(id, "");
+  },
+};
+
+const TABS = {
+  details,
+  tokens: { title: "Access tokens", show: tokens.show, reset: tokens.reset },
+  "2fa": { title: "Two-factor authentication", show: twoFactor.show, reset: twoFactor.reset },
+  applications: { title: "Applications", show: applications.show, reset: applications.reset },
+};
+const TAB_ORDER = Object.keys(TABS);
+
+let focusTabOnShow = false;
+
+export function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+export function notify(text) {
+  // The live region stays in the page (empty is invisible), so that screen readers announce changes.
+  $("#notice").textContent = text ?? "";
+}
+
+function showView(name) {
+  for (const view of VIEWS) $(`#view-${view}`).hidden = view !== name;
+  const signedIn = Boolean(session.get());
+  $("#account-nav").hidden = !signedIn;
+  if (signedIn) setText("#whoami", session.get().username ?? "");
+}
+
+function focusHeading(view) {
+  $(`#view-${view} h1`).focus();
+}
+
+function sessionExpired() {
+  const expiresAt = Date.parse(session.get()?.expires_at ?? "");
+  return Number.isFinite(expiresAt) && expiresAt <= Date.now();
+}
+
+function route() {
+  if (sessionExpired()) {
+    logOut("Your session has ended. Log in again.");
+    return;
+  }
+  const hash = location.hash.startsWith("#/") ? location.hash.slice(2) : "";
+  const [view, tab] = hash.split("/");
+  const signedIn = Boolean(session.get());
+  if (view === "preferences" && signedIn) return showPreferences(TABS[tab] ? tab : "details");
+  if (view === "signup" && !signedIn) return showAuthView("signup");
+  if (view === "login" && !signedIn) return showAuthView("login");
+  if (view === "totp" && !signedIn && auth.hasPendingLogin()) return showAuthView("totp");
+  history.replaceState(null, "", signedIn ? "#/preferences/details" : "#/login");
+  return signedIn ? showPreferences("details") : showAuthView("login");
+}
+
+function showAuthView(view) {
+  showView(view);
+  document.title = `${TITLES[view]} · Latchkey`;
+  auth.prepare(view);
+  // The second login step is one field, typed at once: focus it (its label says what it wants).
+  if (view === "totp") $("#totp-code").focus();
+  else focusHeading(view);
+}
+
+function showPreferences(name) {
+  const wasHidden = $("#view-preferences").hidden;
+  showView("preferences");
+  for (const key of TAB_ORDER) {
+    const tab = $(`#tab-${key}`);
+    const selected = key === name;
+    tab.setAttribute("aria-selected", String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+    $(`#panel-${key}`).hidden = !selected;
+  }
+  document.title = `${TABS[name].title} · Preferences · Latchkey`;
+  if (focusTabOnShow) $(`#tab-${name}`).focus();
+  else if (wasHidden) focusHeading("preferences");
+  focusTabOnShow = false;
+  TABS[name].show();
+}
+
+// The tabs follow the ARIA tabs pattern: arrow keys, Home and End move between them.
+function onTabKey(event) {
+  const index = TAB_ORDER.indexOf(event.target.id.replace("tab-", ""));
+  const moves = {
+    ArrowRight: index + 1,
+    ArrowLeft: index - 1,
+    Home: 0,
+    End: TAB_ORDER.length - 1,
+  };
+  if (!(event.key in moves)) return;
+  event.preventDefault();
+  const next = TAB_ORDER[(moves[event.key] + TAB_ORDER.length) % TAB_ORDER.length];
+  focusTabOnShow = true;
+  go(`#/preferences/${next}`);
+}
+
+// Signed in (sign-up, login, or a refreshed token): keep the token and open the preferences.
+export async function signedIn(reply, user = null) {
+  session.save(reply.token, reply.expires_at, user?.username ?? null);
+  let known = user;
+  try {
+    known ??= await api.user();
+  } catch (error) {
+    session.clear();
+    throw error;
+  }
+  session.save(reply.token, reply.expires_at, known.username);
+  notify(null);
+  go("#/preferences/details");
+}
+
+export function logOut(message) {
+  session.clear();
+  for (const tab of Object.values(TABS)) tab.reset();
+  setText("#whoami", "");
+  notify(message);
+  go("#/login");
+}
+
+function start() {
+  // At /api (a stage's path without its slash) the page's links, resolved against <base>, would
+  // leave the page: show the address with its slash, which is the same page.
+  if (!location.pathname.endsWith("/")) {
+    history.replaceState(null, "", `${location.pathname}/${location.search}${location.hash}`);
+  }
+  auth.init({ signedIn, notify, go });
+  tokens.init();
+  twoFactor.init();
+  applications.init();
+  $(".tabs").addEventListener("keydown", onTabKey);
+  $("#logout").addEventListener("click", () => logOut("You have logged out."));
+  whenSessionEnds(() => logOut("Your session has ended. Log in again."));
+  window.addEventListener("hashchange", route);
+  route();
+}
+
+start();

@@ -1,0 +1,87 @@
+// Sign up and the two steps of logging in. The pending token of step two is kept in memory only:
+// it lives 5 minutes and is good for nothing but the second step.
+
+import { api, codeBody } from "./api.js";
+import { $, clearErrors, submitting } from "./ui.js";
+
+let pendingToken = null;
+let app = null;
+
+export function hasPendingLogin() {
+  return pendingToken !== null;
+}
+
+// Called each time a view is shown: forms start empty of errors (and of secrets).
+export function prepare(view) {
+  const form = $(`#${view}-form`);
+  clearErrors(form);
+  for (const input of form.querySelectorAll("input[type=password], #totp-code")) input.value = "";
+}
+
+export function init(hooks) {
+  app = hooks;
+
+  $("#signup-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    app.notify(null);
+    submitting(form, async () => {
+      const { username, email, password } = form.elements;
+      const reply = await api.signup(username.value.trim(), email.value.trim(), password.value);
+      form.reset();
+      await app.signedIn(reply, reply.user);
+    });
+  });
+
+  $("#login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    app.notify(null);
+    submitting(
+      form,
+      async () => {
+        const { username, password } = form.elements;
+        const reply = await api.login(username.value.trim(), password.value);
+        password.value = "";
+        if (reply.two_factor_required) {
+          pendingToken = reply.token;
+          app.go("#/totp");
+        } else {
+          await app.signedIn(reply);
+        }
+      },
+      "password",
+    );
+  });
+
+  $("#totp-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    submitting(
+      form,
+      async () => {
+        try {
+          const reply = await api.loginSecondStep(pendingToken, codeBody(form.elements.code.value));
+          pendingToken = null;
+          form.reset();
+          await app.signedIn(reply);
+        } catch (error) {
+          // Too many wrong codes, or five minutes gone: the pending token is dead; start again.
+          if (error.code === "UnauthorizedError") {
+            pendingToken = null;
+            app.notify(`${error.text} Log in again.`);
+            app.go("#/login");
+            return;
+          }
+          throw error;
+        }
+      },
+      "code",
+    );
+  });
+
+  $("#totp-cancel").addEventListener("click", () => {
+    pendingToken = null;
+    app.go("#/login");
+  });
+}

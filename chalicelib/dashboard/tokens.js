@@ -1,0 +1,186 @@
+// The Access tokens tab: the session token (copy, refresh) and API keys (list, create, delete).
+
+import { api, session } from "./api.js";
+import {
+  $,
+  el,
+  setText,
+  timeEl,
+  showError,
+  submitting,
+  pressing,
+  copyText,
+  download,
+  openDialog,
+  confirmDialog,
+  clearErrors,
+} from "./ui.js";
+
+let keys = [];
+let newKey = null;
+
+export function reset() {
+  keys = [];
+  newKey = null;
+  $("#keys-table tbody").replaceChildren();
+  $("#key-created-value").value = "";
+  for (const id of ["#session-status", "#session-error", "#keys-status", "#keys-error"]) setText(id, "");
+  setText("#session-expiry", "");
+}
+
+export async function show() {
+  showSessionExpiry();
+  showError("#keys-error", null);
+  try {
+    keys = await api.apiKeys();
+    renderKeys();
+  } catch (error) {
+    showError("#keys-error", error);
+  }
+}
+
+function showSessionExpiry() {
+  const current = session.get();
+  const expiry = $("#session-expiry");
+  expiry.replaceChildren(timeEl(current?.expires_at, "unknown"));
+}
+
+function renderKeys() {
+  const rows = keys.map((key) =>
+    el(
+      "tr",
+      { dataset: { id: key.id } },
+      el(
+        "td",
+        {},
+        el("input", { type: "checkbox", class: "key-select", value: key.id, "aria-label": `Select ${key.name}` }),
+      ),
+      el("th", { scope: "row" }, key.name),
+      el("td", {}, el("code", {}, key.prefix)),
+      el("td", {}, timeEl(key.created_at)),
+      el("td", {}, timeEl(key.last_used_at, "Never used")),
+      el("td", {}, timeEl(key.expires_at, "Never")),
+      el("td", {}, key.description ?? ""),
+    ),
+  );
+  $("#keys-table tbody").replaceChildren(...rows);
+  $("#keys-table").hidden = keys.length === 0;
+  $("#keys-empty").hidden = keys.length > 0;
+  updateSelection();
+}
+
+function selectedIds() {
+  return [...document.querySelectorAll(".key-select:checked")].map((box) => box.value);
+}
+
+function updateSelection() {
+  const count = selectedIds().length;
+  const button = $("#keys-delete");
+  button.disabled = count === 0;
+  button.textContent = count > 1 ? `Delete selected (${count})` : "Delete selected";
+  const all = $("#keys-select-all");
+  all.checked = count > 0 && count === keys.length;
+  all.indeterminate = count > 0 && count < keys.length;
+}
+
+async function deleteSelected() {
+  const ids = selectedIds();
+  if (ids.length === 0) return;
+  const names = keys.filter((key) => ids.includes(key.id)).map((key) => key.name);
+  const what = ids.length === 1 ? `the API key “${names[0]}”` : `${ids.length} API keys (${names.join(", ")})`;
+  const sure = await confirmDialog(
+    ids.length === 1 ? "Delete API key?" : "Delete API keys?",
+    `Delete ${what}? Anything still using ${ids.length === 1 ? "it" : "them"} stops working at once.`,
+    "Delete",
+  );
+  if (!sure) return;
+  await pressing($("#keys-delete"), "#keys-error", async () => {
+    const reply = await api.deleteApiKeys(ids);
+    const deleted = reply.deleted.length;
+    let message = `Deleted ${deleted} API key${deleted === 1 ? "" : "s"}.`;
+    if (reply.not_found.length) message += ` ${reply.not_found.length} had already gone.`;
+    setText("#keys-status", message);
+    keys = await api.apiKeys();
+    renderKeys();
+  });
+  updateSelection();
+  $("#key-create").focus();
+}
+
+function openCreateDialog() {
+  const form = $("#key-create-form");
+  form.reset();
+  clearErrors(form);
+  openDialog($("#key-create-dialog"), $("#key-name"));
+}
+
+async function createKey(form) {
+  const { name, description, expires_at: expiry } = form.elements;
+  const body = { name: name.value };
+  if (description.value.trim()) body.description = description.value;
+  // A date input gives YYYY-MM-DD: the key lasts to the end of that day, UTC.
+  if (expiry.value) body.expires_at = `${expiry.value}T23:59:59Z`;
+  const created = await api.createApiKey(body);
+  $("#key-create-dialog").close();
+  showNewKey(created);
+  await show();
+}
+
+function showNewKey(created) {
+  newKey = created;
+  setText("#key-created-name", `“${created.name}”`);
+  setText("#key-created-status", "");
+  const value = $("#key-created-value");
+  value.value = created.key;
+  openDialog($("#key-created-dialog"), $("#key-created-copy"));
+  value.select();
+}
+
+function closeNewKey() {
+  // Forget the key as the dialog closes: it is never shown again.
+  newKey = null;
+  $("#key-created-value").value = "";
+  $("#key-created-dialog").close();
+}
+
+export function init() {
+  $("#session-refresh").addEventListener("click", (event) =>
+    pressing(event.currentTarget, "#session-error", async () => {
+      const current = session.get();
+      const reply = await api.refreshToken();
+      session.save(reply.token, reply.expires_at, current?.username ?? null);
+      showSessionExpiry();
+      setText("#session-status", "Your session token was refreshed.");
+    }),
+  );
+  $("#session-copy").addEventListener("click", () => copyText(session.get()?.token ?? "", "#session-status"));
+
+  $("#key-create").addEventListener("click", openCreateDialog);
+  $("#key-create-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    submitting(form, () => createKey(form));
+  });
+  $("#key-create-dialog [data-close]").addEventListener("click", () => $("#key-create-dialog").close());
+
+  $("#key-created-copy").addEventListener("click", () => copyText(newKey?.key ?? "", "#key-created-status"));
+  $("#key-created-download").addEventListener("click", () => {
+    if (!newKey) return;
+    const safeName = newKey.name.replace(/[^A-Za-z0-9_-]+/g, "-").slice(0, 40) || "key";
+    download(`latchkey-api-key-${safeName}.txt`, `${newKey.key}\n`);
+    setText("#key-created-status", "Downloaded.");
+  });
+  $("#key-created-close").addEventListener("click", closeNewKey);
+  // Escape closes the dialog too: forget the key then as well.
+  $("#key-created-dialog").addEventListener("close", () => {
+    newKey = null;
+    $("#key-created-value").value = "";
+  });
+
+  $("#keys-table tbody").addEventListener("change", updateSelection);
+  $("#keys-select-all").addEventListener("change", (event) => {
+    for (const box of document.querySelectorAll(".key-select")) box.checked = event.currentTarget.checked;
+    updateSelection();
+  });
+  $("#keys-delete").addEventListener("click", deleteSelected);
+}
