@@ -63,7 +63,8 @@ def test_the_api_holds_up_to_schemathesis(start_server: ServerFactory, tmp_path:
     )
     output = run.stdout + run.stderr
     summary = output[output.rfind("SUMMARY") :]
-    print(f"schemathesis: {time.monotonic() - started:.0f} s\n{summary}")
+    phases = output[output.find("Examples (in") : output.find("=====")]
+    print(f"schemathesis: {time.monotonic() - started:.0f} s\n{phases}\n{summary}")  # shown with pytest -s
     assert run.returncode == 0, output[-20000:]
     # schemathesis leaves out the operation that serves the document it was loaded from.
     operations = len(documented()) - len(phantoms()) - 1
