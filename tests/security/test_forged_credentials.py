@@ -192,6 +192,15 @@ FORGERIES: dict[str, Forgery] = {
     + jwt.encode({k: v for k, v in alice_claims(w).items() if k != "exp"}, w.key, algorithm="HS256"),
     "expired session token": lambda w: "Bearer " + expired_session(w),
     "pending login token": lambda w: "Bearer " + w.services.sessions.issue(w.alice["user"]["id"], PENDING).token,
+    # The same against the second login step, from a real pending token.
+    "pending token, alg none": lambda w: f"Bearer {b64({'alg': 'none', 'typ': 'JWT'})}.{b64(pending_claims(w))}.",
+    "pending token, wrong signing key": lambda w: "Bearer "
+    + jwt.encode(pending_claims(w), b"another key " * 4, algorithm="HS256"),
+    "pending token, tampered sub (bob), signature kept": lambda w: "Bearer "
+    + with_payload(pending_token(w), {"sub": w.bob["user"]["id"]}),
+    "pending token, typ changed to session, signature kept": lambda w: "Bearer "
+    + with_payload(pending_token(w), {"typ": "session"}),
+    "expired pending login token": lambda w: "Bearer " + expired_pending(w),
     "deleted API key": lambda w: "Bearer " + deleted_api_key(w),
     "truncated API key": lambda w: "Bearer " + w.api_key(w.alice["token"])["key"][:-1],
     "API key, one character changed": lambda w: "Bearer " + one_character_changed(w.api_key(w.alice["token"])["key"]),
@@ -201,6 +210,20 @@ FORGERIES: dict[str, Forgery] = {
 # Forgeries that are the right credential for some routes: the pending token is what
 # POST /v1/login/totp takes, so it is tried only against the others.
 ONLY_AGAINST = {"pending login token": {"session", "any"}}
+
+
+def pending_token(w: World) -> str:
+    return w.services.sessions.issue(w.alice["user"]["id"], PENDING).token
+
+
+def pending_claims(w: World) -> dict[str, Any]:
+    return claims_of(pending_token(w))
+
+
+def expired_pending(w: World) -> str:
+    token = pending_token(w)
+    w.clock.advance(w.settings.pending_ttl_seconds)
+    return token
 
 
 def expired_session(w: World) -> str:
