@@ -119,8 +119,15 @@ def test_no_secret_of_a_whole_journey_reaches_any_log_record(
     api: Api, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # Chalice's own logger (app.log) does not propagate to the root: listen to it directly too.
+    chalice_log = logging.getLogger("latchkey")
+    chalice_log.addHandler(caplog.handler)
+    caplog.set_level(logging.DEBUG, logger="latchkey")
     seen = Secrets()
-    journey(api, clock, seen)
+    try:
+        journey(api, clock, seen)
+    finally:
+        chalice_log.removeHandler(caplog.handler)
     records = [r for r in caplog.records if not r.name.startswith(NOT_THE_APP)]
     assert any(r.name == "latchkey_events" for r in records)  # the journey was logged
     text = "\n".join(f"{r.name} {r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in records)
