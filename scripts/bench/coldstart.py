@@ -12,10 +12,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
-from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
+import lambda_env
 from common import ROOT, median
 
 RUNS = 15
@@ -36,31 +35,6 @@ def compare(label: str, argv: list[str], prelude: str = "") -> None:
     print(f"| {label} | {median(base) * 1000:.0f} | {median(app) * 1000:.0f} | {median(app) / median(base):.2f} |")
 
 
-def boto3_only(target: Path, exclude: set[str]) -> Path:
-    """A directory of links to boto3 and what it needs, and nothing else."""
-    todo, seen = ["boto3"], set()
-    while todo:
-        name = todo.pop().lower().replace("_", "-")
-        if name in seen or name in exclude:
-            continue
-        seen.add(name)
-        try:
-            dist = distribution(name)
-        except PackageNotFoundError:
-            continue
-        todo += [
-            r.split(";")[0].split(" ")[0].split(">")[0].split("<")[0].split("=")[0].split("[")[0]
-            for r in dist.requires or []
-            if "extra ==" not in r
-        ]
-        for file in dist.files or []:
-            top = file.parts[0]
-            link = target / top
-            if top not in ("..", "__pycache__") and not link.exists():
-                link.symlink_to(Path(str(dist.locate_file(top))))
-    return target
-
-
 def main() -> None:
     print(f"{RUNS} fresh processes each, median wall time in ms")
     print("| where | import boto3, chalice | import app | ratio (goal < 1.3) |")
@@ -71,10 +45,8 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         bundle, deps = Path(tmp, "bundle"), Path(tmp, "deps")
-        zipfile.ZipFile(BUNDLE).extractall(bundle)
         deps.mkdir()
-        shipped = {p.name.split("-")[0].lower().replace("_", "-") for p in bundle.glob("*.dist-info")}
-        boto3_only(deps, shipped)
+        lambda_env.link_libraries(deps, ["boto3"], exclude=lambda_env.unpack(BUNDLE, bundle))
         prelude = f"import sys; sys.path[:0] = [{str(bundle)!r}, {str(deps)!r}]; "
         compare("deployment bundle, as in Lambda", [sys.executable, "-I", "-S"], prelude)
 

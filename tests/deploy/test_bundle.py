@@ -7,14 +7,12 @@ import os
 import subprocess
 import sys
 import zipfile
-from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Any
 
 import deploy_template
+import lambda_env
 import pytest
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 
 from tests.deploy.conftest import Package
 
@@ -49,40 +47,15 @@ def test_argon2s_compiled_bindings_are_manylinux_x86_64_wheels_for_python_311(de
             assert bundle.read(name)[:4] == b"\x7fELF"
 
 
-def _aws_libraries(target: Path, exclude: set[str]) -> Path:
-    """A directory of links to boto3, botocore, moto and what they need, minus ``exclude`` (the bundle's)."""
-    seen: set[str] = set()
-    todo = ["boto3", "moto", "py-partiql-parser"]
-    while todo:
-        name = canonicalize_name(todo.pop())
-        if name in seen or name in exclude:
-            continue
-        seen.add(name)
-        try:
-            dist = distribution(name)
-        except PackageNotFoundError:
-            continue
-        for raw in dist.requires or []:
-            req = Requirement(raw)
-            if req.marker is None or req.marker.evaluate({"extra": ""}):
-                todo.append(req.name)
-        for file in dist.files or []:
-            top = file.parts[0]
-            link = target / top
-            if top == ".." or link.exists() or top == "__pycache__":
-                continue
-            link.symlink_to(Path(str(dist.locate_file(top))))
-    return target
-
-
 @pytest.fixture(scope="module")
 def smoke_report(dev: Package, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     bundle = tmp_path_factory.mktemp("bundle")
     assert not any(bundle.iterdir())
-    with zipfile.ZipFile(dev.zip_path) as archive:
-        archive.extractall(bundle)
-        shipped = {canonicalize_name(n.split("/")[0].split("-")[0]) for n in archive.namelist() if ".dist-info/" in n}
-    libs = _aws_libraries(tmp_path_factory.mktemp("aws-libs"), exclude=shipped)
+    shipped = lambda_env.unpack(dev.zip_path, bundle)
+    # boto3, botocore and moto (the test's AWS), and what they need, minus what the bundle ships.
+    libs = lambda_env.link_libraries(
+        tmp_path_factory.mktemp("aws-libs"), ["boto3", "moto", "py-partiql-parser"], exclude=shipped
+    )
     function_env = dev.template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
     env = {k: v for k, v in function_env.items() if isinstance(v, str)}  # JWT_SECRET_ARN is the stack's Ref
     env |= {
