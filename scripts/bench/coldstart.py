@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import lambda_env
 from common import ROOT, median
+from lambda_env import link_libraries, unpack
 
 RUNS = 15
 BUNDLE = ROOT / "dist" / "dev" / "deployment.zip"
@@ -46,7 +46,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bundle, deps = Path(tmp, "bundle"), Path(tmp, "deps")
         deps.mkdir()
-        lambda_env.link_libraries(deps, ["boto3"], exclude=lambda_env.unpack(BUNDLE, bundle))
+        link_libraries(deps, ["boto3"], exclude=unpack(BUNDLE, bundle))
         prelude = f"import sys; sys.path[:0] = [{str(bundle)!r}, {str(deps)!r}]; "
         compare("deployment bundle, as in Lambda", [sys.executable, "-I", "-S"], prelude)
 

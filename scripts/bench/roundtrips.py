@@ -186,6 +186,7 @@ def journey(b: Bench) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--rss", action="store_true", help="print only this process's peak RSS at the end")
     parser.add_argument(
         "--backend",
         default="moto",
@@ -211,15 +212,16 @@ def main() -> None:
     if args.json:
         print(json.dumps([vars(r) for r in bench.results], indent=1))
         return
+    if args.rss:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"Peak RSS of one process after serving every route of the round-trip table once: {peak:.0f} MB")
+        return
     print("| route | credential | status | round trips | calls |")
     print("|---|---|---|---|---|")
     for r in bench.results:
         print(f"| {r.route} | {r.credential} | {r.status} | {len(r.calls)} | {', '.join(r.calls)} |")
-    if args.backend == "dynamodb-local":
-        import resource
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"\nPeak RSS of this process after serving every route above once: {peak:.0f} MB")
 
 
 if __name__ == "__main__":
