@@ -79,6 +79,12 @@ def parse_body(request: Request, fields: tuple[Field, ...]) -> dict[str, Any]:
     return body
 
 
+def parse_no_body(request: Request) -> None:
+    """A route without fields takes no body, or an empty JSON object; anything else is a 400."""
+    if request.raw_body:
+        parse_body(request, ())
+
+
 def _refuse_constant(name: str) -> None:
     raise ValueError(name)
 

@@ -10,7 +10,7 @@ from chalice.app import Request, Response
 from chalicelib.errors import BadRequestError
 from chalicelib.routes.views import token_view
 from chalicelib.services import get_services
-from chalicelib.web import Field, client_address, parse_body, reply, require_pending, require_session
+from chalicelib.web import Field, client_address, parse_body, parse_no_body, reply, require_pending, require_session
 
 bp = Blueprint(__name__)
 
@@ -32,7 +32,7 @@ def two_factor_status() -> dict[str, Any]:
 @bp.route("/v1/user/2fa/setup", methods=["POST"])
 def start_setup() -> dict[str, Any]:
     who = require_session(bp.current_request)
-    _no_body(bp.current_request)
+    parse_no_body(bp.current_request)
     setup = get_services().two_factor.start_setup(who.user)
     return {"secret": setup.secret, "otpauth_uri": setup.otpauth_uri, "qr_svg": setup.qr_svg}
 
@@ -76,9 +76,3 @@ def _either_code(request: Request) -> tuple[str | None, str | None]:
     if (code is None) == (recovery_code is None):
         raise BadRequestError("code, recovery_code: give exactly one of them")
     return code, recovery_code
-
-
-def _no_body(request: Request) -> None:
-    """A route without fields takes no body, or an empty JSON object."""
-    if request.raw_body:
-        parse_body(request, ())

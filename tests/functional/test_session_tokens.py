@@ -98,5 +98,8 @@ def test_refresh_with_an_expired_token_gets_401(api: Api, alice: str, clock: Fak
 
 
 def test_refresh_refuses_a_body_with_fields(api: Api, alice: str) -> None:
-    # The route takes no body; an empty one is fine.
-    assert api.post("/v1/user/refresh-token", token=alice).status == 200
+    # The route takes no fields: no body or an empty object is fine, anything else is a 400.
+    assert api.call("POST", "/v1/user/refresh-token", token=alice).status == 200
+    assert api.post("/v1/user/refresh-token", {}, token=alice).status == 200
+    reply = api.post("/v1/user/refresh-token", {"ttl": 999999}, token=alice)
+    assert reply.status == 400 and "ttl" in reply.body["Message"]
