@@ -39,7 +39,8 @@ class Services:
     settings: Settings
     clock: Callable[[], int]
 
-    # Each service is built on first use, so a request pays only for the modules it needs.
+    # Each service is built on first use: a request builds only the services it calls, and the heavy
+    # libraries (argon2, pyotp, segno) are imported by the security helpers only when used.
     @cached_property
     def sessions(self) -> SessionService:
         from chalicelib.services.sessions import SessionService
