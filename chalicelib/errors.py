@@ -67,6 +67,20 @@ class TooManyRequestsError(ApiError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class ServiceUnavailableError(ApiError):
+    """The database throttled, failed or did not answer, and the retries ran out: nothing was
+    half-done, and the same request may be sent again after ``Retry-After`` seconds."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 def invalid_field(field: str, problem: str) -> BadRequestError:
     """A 400 whose message names the field, as the contract asks."""
     return BadRequestError(f"{field}: {problem}")

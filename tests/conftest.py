@@ -99,7 +99,12 @@ def dynamodb_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture
 def settings(dynamodb_endpoint: str) -> Iterator[Settings]:
     """Fresh tables (their own name prefix) for one test, and the settings that name them."""
-    base = Settings(table_prefix=f"t{os.getpid()}x{next(_prefixes)}-", jwt_secret="test-signing-key-" + "x" * 32)
+    # A one-day look-back: the purge queries every shard of every day it looks back over (store/expiry.py).
+    base = Settings(
+        table_prefix=f"t{os.getpid()}x{next(_prefixes)}-",
+        jwt_secret="test-signing-key-" + "x" * 32,
+        purge_lookback_days=1,
+    )
     settings = local_dynamodb.install(base, dynamodb_endpoint)
     yield settings
     local_dynamodb.drop_tables(settings)

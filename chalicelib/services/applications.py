@@ -183,17 +183,19 @@ class ApplicationService:
     def delete(self, caller: User, app_id: str) -> None:
         """Delete the application, its name claim and every grant on it. Needs delete.
 
-        The application goes first, in one transaction with its name: from then on every access
-        check fails, whatever happens to the grants after.
+        The application is marked deleted first, in one transaction that releases its name: from
+        then on every access check fails. Its grants go next, and the item last; if this request
+        dies between the steps, the purge finishes them (it finds the marked application).
         """
         for _ in range(_ATTEMPTS):
             access = self.access(caller, app_id)
             access.require(DELETE)
             try:
-                self.apps.delete(access.app)
+                self.apps.delete(access.app, self.clock())
             except ApplicationChangedError:
                 continue
             self.grants.delete_all(app_id)
+            self.apps.remove(app_id)
             return
         raise ConflictError("The application is being changed by another request; try again.")
 

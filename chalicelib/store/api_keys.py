@@ -78,7 +78,7 @@ class ApiKeyStore:
             "created_at": key.created_at,
         }
         if key.expires_at is not None:
-            item |= expiry_attributes(key.expires_at)
+            item |= expiry_attributes(API_KEYS, key.key_hash, key.expires_at)
         dynamo.client().put_item(
             TableName=self.table, Item=dynamo.to_item(item), ConditionExpression="attribute_not_exists(key_hash)"
         )

@@ -1,5 +1,11 @@
 """The applications table: ``APP#<id>`` holds an application; ``NAME#<owner id>#<lower name>`` claims
-its name for its owner, written and released in the same transactions as the application."""
+its name for its owner, written and released in the same transactions as the application.
+
+Deleting is two steps that each leave a whole state behind: one transaction marks the application
+``deleted`` (with expiry attributes, so the purge finds it) and releases its name; then its grants
+and the item are deleted, by the request or, if that request died, by the next purge. Every read
+of a marked application finds nothing, and no write applies to one.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,9 @@ from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.store import dynamo
-from chalicelib.store.tables import APPLICATIONS
+from chalicelib.store.tables import APPLICATIONS, expiry_attributes
+
+_LIVE = "attribute_exists(pk) AND attribute_not_exists(deleted)"
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,9 @@ def _name_key(owner_id: str, name: str) -> dict[str, str]:
     return {"pk": f"NAME#{owner_id}#{name.lower()}"}
 
 
-def _parse(item: dict[str, Any]) -> Application:
+def _parse(item: dict[str, Any]) -> Application | None:
+    if "deleted" in item:
+        return None  # deleted, awaiting the removal of its grants: gone for every reader
     return Application(
         app_id=item["app_id"],
         name=item["name"],
@@ -53,16 +63,16 @@ class ApplicationStore:
     def __init__(self, settings: Settings) -> None:
         self.table = settings.table_name(APPLICATIONS.name)
 
-    def ref(self, app_id: str) -> dynamo.Ref[Application]:
+    def ref(self, app_id: str) -> dynamo.Ref[Application | None]:
         return dynamo.Ref(self.table, _app_key(app_id), _parse)
 
     def exists_check(self, app_id: str) -> dict[str, Any]:
-        """A transaction entry that fails unless the application still exists."""
+        """A transaction entry that fails unless the application still exists (and is not deleted)."""
         return {
             "ConditionCheck": {
                 "TableName": self.table,
                 "Key": dynamo.to_item(_app_key(app_id)),
-                "ConditionExpression": "attribute_exists(pk)",
+                "ConditionExpression": _LIVE,
             }
         }
 
@@ -127,7 +137,7 @@ class ApplicationStore:
                     "TableName": self.table,
                     "Key": dynamo.to_item(_app_key(app.app_id)),
                     "UpdateExpression": expression,
-                    "ConditionExpression": "attribute_exists(pk) AND #name = :old",
+                    "ConditionExpression": f"{_LIVE} AND #name = :old",
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": dynamo.to_item(values),
                 }
@@ -163,19 +173,25 @@ class ApplicationStore:
         dynamo.transact(entries, on_condition_failure=raise_failure)
         return replace(app, name=name, description=description)
 
-    def delete(self, app: Application) -> None:
-        """Delete ``app`` and release its name in one transaction.
+    def delete(self, app: Application, now: int) -> None:
+        """Mark ``app`` deleted and release its name, in one transaction. From then on it is gone for
+        every reader; ``remove`` (or the purge) deletes the item once its grants are gone.
 
         Raises ApplicationChangedError if ``app`` is no longer what is stored.
         """
+        key = _app_key(app.app_id)
+        marker = {":name": app.name, ":now": now} | {
+            f":{k}": v for k, v in expiry_attributes(APPLICATIONS, key["pk"], now).items()
+        }
         entries = [
             {
-                "Delete": {
+                "Update": {
                     "TableName": self.table,
-                    "Key": dynamo.to_item(_app_key(app.app_id)),
-                    "ConditionExpression": "attribute_exists(pk) AND #name = :name",
+                    "Key": dynamo.to_item(key),
+                    "UpdateExpression": "SET deleted = :now, expires_at = :expires_at, expiry_bucket = :expiry_bucket",
+                    "ConditionExpression": f"{_LIVE} AND #name = :name",
                     "ExpressionAttributeNames": {"#name": "name"},
-                    "ExpressionAttributeValues": dynamo.to_item({":name": app.name}),
+                    "ExpressionAttributeValues": dynamo.to_item(marker),
                 }
             },
             {
@@ -192,3 +208,13 @@ class ApplicationStore:
             raise ApplicationChangedError(app.app_id)
 
         dynamo.transact(entries, on_condition_failure=raise_changed)
+
+    def remove(self, app_id: str) -> None:
+        """Delete the item of an application marked deleted (its grants must be gone already)."""
+        dynamo.if_condition_holds(
+            lambda: dynamo.client().delete_item(
+                TableName=self.table,
+                Key=dynamo.to_item(_app_key(app_id)),
+                ConditionExpression="attribute_exists(deleted)",
+            )
+        )

@@ -30,6 +30,19 @@ _deserializer = TypeDeserializer()
 BATCH_WRITE_LIMIT = 25  # DynamoDB's limit per BatchWriteItem
 BATCH_GET_LIMIT = 100  # DynamoDB's limit per BatchGetItem
 _MAX_BATCH_ATTEMPTS = 8
+# Every call is bounded: at most RETRY_ATTEMPTS attempts (botocore's standard mode: throttling,
+# 5xx and connection errors are retried with jittered exponential backoff, at most 1 s and 2 s),
+# each with CONNECT_TIMEOUT to connect and READ_TIMEOUT for each read. A database that does not
+# answer costs a call at most 3 x 2 s + 3 s = 9 s; then the request answers 503 (store/faults.py).
+# The fault-injection tests set RETRY_ATTEMPTS to 1 before the client is made, so that the Nth
+# attempt is the Nth call.
+RETRY_ATTEMPTS = 3
+CONNECT_TIMEOUT = 1
+READ_TIMEOUT = 2
+
+
+class RetriesExhaustedError(RuntimeError):
+    """DynamoDB left part of a batch unprocessed (it was throttled) after every retry."""
 
 
 def client() -> DynamoDBClient:
@@ -45,12 +58,15 @@ def client() -> DynamoDBClient:
             region_name=settings.aws_region,
             endpoint_url=settings.dynamodb_endpoint or None,
             config=Config(
-                retries={"mode": "standard", "max_attempts": 4},
-                connect_timeout=2,
-                read_timeout=5,
+                retries={"mode": "standard", "max_attempts": RETRY_ATTEMPTS},
+                connect_timeout=CONNECT_TIMEOUT,
+                read_timeout=READ_TIMEOUT,
                 tcp_keepalive=True,
             ),
         )
+        from chalicelib.store import faults
+
+        faults.install(_client)
     return _client
 
 
@@ -144,7 +160,7 @@ def get_many(*refs: Ref[Any]) -> list[Any]:
             break
         _backoff(attempt)
     else:
-        raise RuntimeError("BatchGetItem left keys unprocessed after retries")
+        raise _unavailable(RetriesExhaustedError("BatchGetItem left keys unprocessed after retries"))
     results: list[Any] = []
     for ref in refs:
         match = next(
@@ -167,7 +183,7 @@ def delete_many(table: str, keys: Iterable[Mapping[str, Any]]) -> int:
                 break
             _backoff(attempt)
         else:
-            raise RuntimeError("BatchWriteItem left items unprocessed after retries")
+            raise _unavailable(RetriesExhaustedError("BatchWriteItem left items unprocessed after retries"))
     return calls
 
 
@@ -274,8 +290,19 @@ def transact(items: list[dict[str, Any]], on_condition_failure: ConditionFailure
                 on_condition_failure(failed)
                 raise
             if "TransactionConflict" not in reasons or attempt == _MAX_BATCH_ATTEMPTS - 1:
-                raise
+                raise _unavailable(exc) from exc  # a conflict (or throttling) left after the retries: 503
         _backoff(attempt)
+
+
+def _unavailable(exc: Exception) -> Exception:
+    """``exc`` as the 503 it calls for (store/faults.py), or itself."""
+    from chalicelib.store.faults import unavailable
+
+    mapped = unavailable(exc)
+    if mapped is None:
+        return exc
+    mapped.__cause__ = exc
+    return mapped
 
 
 def if_condition_holds(write: Callable[[], T]) -> T | None:

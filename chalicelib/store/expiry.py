@@ -1,14 +1,30 @@
-"""Purging expired records from every table that has the ``by_expiry`` index. No Scan."""
+"""Purging expired records from every table that has the ``by_expiry`` index. No Scan.
+
+Each day of the look-back has one index partition per shard (``tables.expiry_buckets``). The purge
+reads them in rounds: one page of at most ``PAGE`` keys from every shard that has more (the
+queries of a round run side by side), then deletes what the round found in batches of 25 that
+take their keys from the shards in turn. So one BatchWriteItem touches many index partitions, and
+no shard of the index takes the purge's whole delete rate. What it reads is the expired records
+plus one (empty) Query per shard and day.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import chain, zip_longest
+from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.store import dynamo
-from chalicelib.store.tables import EXPIRY_INDEX, TABLES, expiry_bucket
+from chalicelib.store.tables import APPLICATIONS, EXPIRY_INDEX, TABLES, Table, expiry_buckets, expiry_day
 
 DAY = 86400
+PAGE = 250  # keys per Query: a round holds at most shards x PAGE keys in memory
+WORKERS = 16  # Queries of one round in flight at once
+
+Keys = list[dict[str, Any]]
 
 
 @dataclass
@@ -17,36 +33,85 @@ class PurgeReport:
     items_read: int = 0
     queries: int = 0
     batch_writes: int = 0
+    cascaded: int = 0  # records of other tables deleted with these (the grants of deleted applications)
+
+
+def _finish_application_deletions(settings: Settings, keys: Keys) -> int:
+    """A deleted application's grants go before its item (which is what lets the purge find them)."""
+    from chalicelib.store.grants import GrantStore
+
+    grants = GrantStore(settings)
+    return sum(grants.delete_all(str(key["pk"]).removeprefix("APP#")) for key in keys)
+
+
+# What must be deleted before a table's expired records, by table: returns how many it deleted.
+BEFORE_DELETE: dict[str, Callable[[Settings, Keys], int]] = {APPLICATIONS.name: _finish_application_deletions}
 
 
 def purge_expired(settings: Settings, now: int) -> dict[str, PurgeReport]:
     """Delete every record whose ``expires_at`` has passed, table by table.
 
-    It queries the expiry index day by day, from ``purge_lookback_days`` ago to today, for items
-    with ``expires_at <= now``: it reads the expired records and nothing else. Older leftovers
-    (the job did not run for longer than the look-back) are DynamoDB TTL's to delete.
+    It queries the expiry index shard by shard and day by day, from ``purge_lookback_days`` ago
+    to today, for items with ``expires_at <= now``: it reads the expired records and nothing else.
+    Older leftovers (the job did not run for longer than the look-back) are DynamoDB TTL's to delete.
     """
-    days = [expiry_bucket(now - d * DAY) for d in range(settings.purge_lookback_days, -1, -1)]
+    days = [expiry_day(now - d * DAY) for d in range(settings.purge_lookback_days, -1, -1)]
+    dynamo.client()  # created once, before the threads share it
     reports: dict[str, PurgeReport] = {}
-    for table in (t for t in TABLES if t.expires):
-        name = settings.table_name(table.name)
-        report = reports[table.name] = PurgeReport()
-        keys: list[dict[str, object]] = []
-        for day in days:
-            for page in dynamo.query_pages(
-                TableName=name,
-                IndexName=EXPIRY_INDEX,
-                KeyConditionExpression="expiry_bucket = :day AND expires_at <= :now",
-                ExpressionAttributeValues=dynamo.to_item({":day": day, ":now": now}),
-            ):
-                report.queries += 1
-                report.items_read += int(page.get("ScannedCount", 0))
-                keys.extend({k: item[k] for k in table.key_names} for item in map(dynamo.from_item, page["Items"]))
-                # Delete full batches as they come, keeping memory flat however much expired.
-                full = len(keys) - len(keys) % dynamo.BATCH_WRITE_LIMIT
-                report.batch_writes += dynamo.delete_many(name, keys[:full])
-                report.deleted += full
-                del keys[:full]
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="purge") as pool:
+        for table in (t for t in TABLES if t.expires):
+            reports[table.name] = _purge_table(settings, table, days, now, pool)
+    return reports
+
+
+def _purge_table(settings: Settings, table: Table, days: list[str], now: int, pool: ThreadPoolExecutor) -> PurgeReport:
+    name = settings.table_name(table.name)
+    report = PurgeReport()
+    pending: Keys = []
+
+    def delete(keys: Keys) -> None:
+        if not keys:
+            return
+        before = BEFORE_DELETE.get(table.name)
+        if before:
+            report.cascaded += before(settings, keys)
         report.batch_writes += dynamo.delete_many(name, keys)
         report.deleted += len(keys)
-    return reports
+
+    def query(bucket: str, start: dict[str, Any] | None) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "TableName": name,
+            "IndexName": EXPIRY_INDEX,
+            "KeyConditionExpression": "expiry_bucket = :bucket AND expires_at <= :now",
+            "ExpressionAttributeValues": dynamo.to_item({":bucket": bucket, ":now": now}),
+            "Limit": PAGE,
+        }
+        if start:
+            params["ExclusiveStartKey"] = start
+        return dict(dynamo.client().query(**params))
+
+    for day in days:
+        starts: dict[str, dict[str, Any] | None] = dict.fromkeys(expiry_buckets(table, day))
+        while starts:
+            buckets = list(starts)
+            pages = list(pool.map(query, buckets, [starts[b] for b in buckets]))
+            starts = {}
+            found: list[Keys] = []
+            for bucket, page in zip(buckets, pages, strict=True):
+                report.queries += 1
+                report.items_read += int(page.get("ScannedCount", 0))
+                found.append([{k: item[k] for k in table.key_names} for item in map(dynamo.from_item, page["Items"])])
+                if page.get("LastEvaluatedKey"):
+                    starts[bucket] = page["LastEvaluatedKey"]
+            pending.extend(_in_turn(found))
+            # Delete full batches as rounds come, keeping memory flat however much expired.
+            full = len(pending) - len(pending) % dynamo.BATCH_WRITE_LIMIT
+            delete(pending[:full])
+            del pending[:full]
+    delete(pending)
+    return report
+
+
+def _in_turn(groups: Sequence[Keys]) -> Iterable[dict[str, Any]]:
+    """The keys of every group, one from each in turn."""
+    return (key for key in chain.from_iterable(zip_longest(*groups)) if key is not None)

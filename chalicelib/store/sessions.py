@@ -103,4 +103,4 @@ def _item(session: Session) -> dict[str, Any]:
         "user_id": session.user_id,
         "kind": session.kind,
         "created_at": session.created_at,
-    } | expiry_attributes(session.expires_at)
+    } | expiry_attributes(SESSIONS, session.session_id, session.expires_at)

@@ -2,12 +2,19 @@
 
 Tests and ``make run`` create tables from it, and the deployment template is generated from it,
 so the three cannot drift. Every table whose records expire has a ``by_expiry`` index keyed by
-the day of expiry (``expiry_bucket``) and ``expires_at``: the purge queries it, so its cost follows
-the expired records, not the size of the table.
+``expiry_bucket`` (the UTC day of expiry and a shard, ``YYYY-MM-DD#shard``) and ``expires_at``: the
+purge queries it, so its cost follows the expired records, not the size of the table.
+
+The shard spreads one day's records over ``expiry_shards`` index partitions: DynamoDB takes about
+1,000 writes a second on one partition key, for an index as for a table, and a throttled index
+throttles the table's writes. A record's shard comes from its own key (a hash of the table's
+partition key value), so it never moves. Each table's shard count is chosen from the traffic model
+in scripts/bench/partitions.py (BENCHMARKS.md says why).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +49,7 @@ class Table:
     sort: Attr | None = None
     indexes: tuple[Index, ...] = field(default_factory=tuple)
     ttl_attribute: str | None = None
+    expiry_shards: int = 1  # the partitions of a day in the by_expiry index (tables that expire)
 
     @property
     def expires(self) -> bool:
@@ -55,28 +63,58 @@ class Table:
 _EXPIRY = Index(EXPIRY_INDEX, Attr("expiry_bucket"), Attr("expires_at", "N"), projection="KEYS_ONLY")
 
 USERS = Table("users", Attr("pk"))
-SESSIONS = Table("sessions", Attr("session_id"), indexes=(_EXPIRY,), ttl_attribute="expires_at")
+# Shards: sessions take a write per login (100,000 a second in the model: 128 shards, ~780 each);
+# throttles up to three index writes per failed login (10,000 a second: 64 shards, ~470 each);
+# API keys and deleted applications are written at human pace (8 shards leave room for a fleet's
+# provisioning script). The purge queries every shard of every day it looks back over.
+SESSIONS = Table("sessions", Attr("session_id"), indexes=(_EXPIRY,), ttl_attribute="expires_at", expiry_shards=128)
 API_KEYS = Table(
     "api_keys",
     Attr("key_hash"),
     indexes=(Index("by_user", Attr("user_id"), Attr("key_id")), _EXPIRY),
     ttl_attribute="expires_at",
+    expiry_shards=8,
 )
-APPLICATIONS = Table("applications", Attr("pk"))
+# A deleted application is marked (``deleted``) and given expiry attributes in the transaction that
+# releases its name, so that the purge finds it and finishes removing its grants and the item. No
+# TTL here: TTL would delete the item before its grants.
+APPLICATIONS = Table("applications", Attr("pk"), indexes=(_EXPIRY,), expiry_shards=8)
 GRANTS = Table("grants", Attr("app_id"), Attr("user_id"), indexes=(Index("by_user", Attr("user_id"), Attr("app_id")),))
-THROTTLES = Table("throttles", Attr("key"), indexes=(_EXPIRY,), ttl_attribute="expires_at")
+THROTTLES = Table("throttles", Attr("key"), indexes=(_EXPIRY,), ttl_attribute="expires_at", expiry_shards=64)
 
 TABLES: tuple[Table, ...] = (USERS, SESSIONS, API_KEYS, APPLICATIONS, GRANTS, THROTTLES)
 
 
-def expiry_bucket(expires_at: int) -> str:
-    """The ``by_expiry`` partition of a record: the UTC day it expires."""
+def expiry_day(expires_at: int) -> str:
+    """The UTC day of ``expires_at``, as the first part of an expiry bucket."""
     return datetime.fromtimestamp(expires_at, tz=UTC).strftime("%Y-%m-%d")
 
 
-def expiry_attributes(expires_at: int) -> dict[str, Any]:
-    """What a record that expires carries: the TTL attribute and its expiry-index partition."""
-    return {"expires_at": expires_at, "expiry_bucket": expiry_bucket(expires_at)}
+def expiry_shard(table: Table, key_value: str) -> int:
+    """The shard of a record of ``table`` whose partition key value is ``key_value``: a hash of it,
+    so that one day's records spread evenly and a record keeps its shard whenever it is written."""
+    digest = hashlib.blake2b(key_value.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % table.expiry_shards
+
+
+def expiry_bucket(day: str, shard: int) -> str:
+    """The ``by_expiry`` partition key value of ``day``'s shard ``shard``."""
+    return f"{day}#{shard}"
+
+
+def expiry_buckets(table: Table, day: str) -> list[str]:
+    """Every ``by_expiry`` partition of ``table`` for ``day``: what the purge queries."""
+    return [expiry_bucket(day, shard) for shard in range(table.expiry_shards)]
+
+
+def expiry_attributes(table: Table, key_value: str, expires_at: int) -> dict[str, Any]:
+    """What a record of ``table`` that expires carries: the TTL attribute and its expiry-index
+    partition (the day it expires and its shard, from ``key_value``, its partition key value)."""
+    assert table.expires, f"{table.name} has no {EXPIRY_INDEX} index"
+    return {
+        "expires_at": expires_at,
+        "expiry_bucket": expiry_bucket(expiry_day(expires_at), expiry_shard(table, key_value)),
+    }
 
 
 def create_table_params(table: Table, settings: Settings) -> dict[str, Any]:
@@ -117,6 +155,7 @@ def create_tables(client: DynamoDBClient, settings: Settings) -> None:
     for table in TABLES:
         name = settings.table_name(table.name)
         if name in existing:
+            _add_missing_indexes(client, table, settings)
             continue
         client.create_table(**create_table_params(table, settings))
     for table in TABLES:
@@ -129,3 +168,24 @@ def create_tables(client: DynamoDBClient, settings: Settings) -> None:
             client.update_time_to_live(
                 TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
             )
+
+
+def _add_missing_indexes(client: DynamoDBClient, table: Table, settings: Settings) -> None:
+    """Add the indexes that ``table`` has gained since its table was created (kept local data)."""
+    name = settings.table_name(table.name)
+    params = create_table_params(table, settings)
+    have = {i["IndexName"] for i in client.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])}
+    for index in params.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in have:
+            continue
+        names = {k["AttributeName"] for k in index["KeySchema"]}
+        client.update_table(
+            TableName=name,
+            AttributeDefinitions=[a for a in params["AttributeDefinitions"] if a["AttributeName"] in names],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+        for _ in range(600):
+            described = client.describe_table(TableName=name)["Table"]
+            if all(i.get("IndexStatus") == "ACTIVE" for i in described.get("GlobalSecondaryIndexes", [])):
+                break
+            time.sleep(0.1)

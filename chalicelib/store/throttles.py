@@ -36,14 +36,13 @@ class ThrottleStore:
 
     def increment(self, key: str, expires_at: int) -> int:
         """Add one to a counter (created at zero) and push its expiry out. Returns the new count."""
+        bucket = expiry_attributes(THROTTLES, key, expires_at)["expiry_bucket"]
         reply = dynamo.client().update_item(
             TableName=self.table,
             Key=dynamo.to_item({"key": key}),
             UpdateExpression="ADD #count :one SET expires_at = :exp, expiry_bucket = :bucket",
             ExpressionAttributeNames={"#count": "count"},
-            ExpressionAttributeValues=dynamo.to_item(
-                {":one": 1, ":exp": expires_at, ":bucket": expiry_attributes(expires_at)["expiry_bucket"]}
-            ),
+            ExpressionAttributeValues=dynamo.to_item({":one": 1, ":exp": expires_at, ":bucket": bucket}),
             ReturnValues="UPDATED_NEW",
         )
         return int(dynamo.from_item(reply["Attributes"])["count"])
@@ -60,7 +59,12 @@ class ThrottleStore:
                 ConditionExpression="#count >= :min",
                 ExpressionAttributeNames={"#count": "count"},
                 ExpressionAttributeValues=dynamo.to_item(
-                    {":until": until, ":zero": 0, ":min": at_least, ":b": expiry_attributes(until)["expiry_bucket"]}
+                    {
+                        ":until": until,
+                        ":zero": 0,
+                        ":min": at_least,
+                        ":b": expiry_attributes(THROTTLES, key, until)["expiry_bucket"],
+                    }
                 ),
             )
         )
