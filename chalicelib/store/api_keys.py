@@ -79,9 +79,7 @@ class ApiKeyStore:
         }
         if key.expires_at is not None:
             item |= expiry_attributes(API_KEYS, key.key_hash, key.expires_at)
-        dynamo.client().put_item(
-            TableName=self.table, Item=dynamo.to_item(item), ConditionExpression="attribute_not_exists(key_hash)"
-        )
+        dynamo.put_new(self.table, item, {"key_hash": key.key_hash})
 
     def list_page(self, user_id: str, limit: int, cursor: str | None, now: int) -> tuple[list[ApiKey], str | None]:
         """One page of a user's live keys, oldest first, and the next page's cursor.

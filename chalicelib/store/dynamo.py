@@ -58,7 +58,8 @@ def client() -> DynamoDBClient:
             region_name=settings.aws_region,
             endpoint_url=settings.dynamodb_endpoint or None,
             config=Config(
-                retries={"mode": "standard", "max_attempts": RETRY_ATTEMPTS},
+                # total_max_attempts counts the first attempt; botocore's max_attempts would not.
+                retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},
                 connect_timeout=CONNECT_TIMEOUT,
                 read_timeout=READ_TIMEOUT,
                 tcp_keepalive=True,
@@ -292,6 +293,26 @@ def transact(items: list[dict[str, Any]], on_condition_failure: ConditionFailure
             if "TransactionConflict" not in reasons or attempt == _MAX_BATCH_ATTEMPTS - 1:
                 raise _unavailable(exc) from exc  # a conflict (or throttling) left after the retries: 503
         _backoff(attempt)
+
+
+def put_new(table: str, item: Mapping[str, Any], key: Mapping[str, Any]) -> None:
+    """Store a new item under a fresh random ``key``, never overwriting another.
+
+    If the write was applied but its reply was lost, botocore's retry finds the item there and its
+    condition fails: the item stored is then this one (read back to be sure), and that is success.
+    """
+    try:
+        client().put_item(
+            TableName=table,
+            Item=to_item(item),
+            ConditionExpression=f"attribute_not_exists({next(iter(key))})",
+        )
+    except ClientError as exc:
+        if not is_condition_failure(exc):
+            raise
+        stored = client().get_item(TableName=table, Key=to_item(key), ConsistentRead=True).get("Item")
+        if stored is None or from_item(stored) != from_item(to_item(item)):
+            raise
 
 
 def _unavailable(exc: Exception) -> Exception:

@@ -39,11 +39,7 @@ class SessionStore:
         return dynamo.Ref(self.table, {"session_id": session_id}, _parse)
 
     def put(self, session: Session) -> None:
-        dynamo.client().put_item(
-            TableName=self.table,
-            Item=dynamo.to_item(_item(session)),
-            ConditionExpression="attribute_not_exists(session_id)",
-        )
+        dynamo.put_new(self.table, _item(session), {"session_id": session.session_id})
 
     def add_failure(self, session_id: str, limit: int, now: int) -> int | None:
         """Count one wrong code against a live pending session. Returns the new count, or None if

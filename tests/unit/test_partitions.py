@@ -11,9 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "bench"))
 
-import partitions  # noqa: E402
+import partitions
 
-from chalicelib.store.tables import EXPIRY_INDEX, SESSIONS, THROTTLES  # noqa: E402
+from chalicelib.store.tables import EXPIRY_INDEX, SESSIONS, THROTTLES
 
 
 @pytest.fixture(scope="module")
