@@ -110,18 +110,49 @@ def main() -> None:
                 app.log.exception("scheduled purge failed")
 
     threading.Thread(target=purge_on_schedule, name="purge", daemon=True).start()
-    server = LocalDevServer(app, Config(chalice_stage="dev"), host, port)
+    server = LocalDevServer(app, Config(chalice_stage="dev"), host, port, handler_cls=one_write_handler())
+
+    # A signal wakes the main thread through a pipe: Python's own C-level handler writes a byte to
+    # the wakeup fd whichever thread the kernel delivered the signal to (os.read in the main thread
+    # is not interrupted by a signal that another thread took). The Python-level handler does
+    # nothing: it must not block, since Ctrl-C or a SIGTERM to make's process group delivers two
+    # signals at once, and a handler that takes a lock (Event.set, starting a thread) deadlocks
+    # when the second interrupts the first while it holds it.
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
 
     def stop(*_: object) -> None:
-        stopping.set()
-        threading.Thread(target=server.shutdown).start()
+        """Nothing: the wakeup fd has woken the main thread already."""
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     print(f"Latchkey on http://{host}:{port} (DynamoDB at {endpoint}); Ctrl-C stops it.", flush=True)
-    server.serve_forever()
+    os.read(wake_read, 1)  # until a signal arrives
+    print("stopping", flush=True)
+    stopping.set()
+    server.shutdown()  # serve_forever's loop ends within half a second
     if stop_db:
         stop_db()
+    sys.stdout.flush()
+    # Request threads may still sit on idle keep-alive connections; they hold nothing to save.
+    os._exit(0)
+
+
+def one_write_handler() -> type:
+    """Chalice's request handler, sending each reply in one write with Nagle's algorithm off.
+
+    http.server writes the status line and headers, then the body, in separate sends; with Nagle
+    on, the second waits for the client's delayed ACK of the first (about 40 ms on Linux).
+    """
+    from chalice.local import ChaliceRequestHandler
+
+    class OneWriteHandler(ChaliceRequestHandler):
+        disable_nagle_algorithm = True
+        wbufsize = -1  # buffered: handle_one_request flushes the whole reply at its end
+
+    return OneWriteHandler
 
 
 if __name__ == "__main__":
