@@ -176,8 +176,15 @@ def start_dynamodb_local(
     raise RuntimeError("DynamoDB Local found no free port")
 
 
-def _stopper(process: subprocess.Popen[bytes], log: IO[bytes]) -> Callable[[], None]:
-    def stop() -> None:
+class _Stopper:
+    """Stops the JVM when called; ``pid`` is its process id (the outage tests pause it)."""
+
+    def __init__(self, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+        self.process, self.log = process, log
+        self.pid = process.pid
+
+    def __call__(self) -> None:
+        process = self.process
         if process.poll() is None:
             process.terminate()
             try:
@@ -185,9 +192,11 @@ def _stopper(process: subprocess.Popen[bytes], log: IO[bytes]) -> Callable[[], N
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        log.close()
+        self.log.close()
 
-    return stop
+
+def _stopper(process: subprocess.Popen[bytes], log: IO[bytes]) -> _Stopper:
+    return _Stopper(process, log)
 
 
 def install(settings: Settings, endpoint: str) -> Settings:
