@@ -36,6 +36,10 @@ class InvalidTotpCodeError(ApiError):
     status = 400
 
 
+class InvalidPasswordError(ApiError):
+    status = 400
+
+
 class UnauthorizedError(ApiError):
     status = 401
 
@@ -45,6 +49,10 @@ class InvalidCredentialsError(ApiError):
 
 
 class ForbiddenError(ApiError):
+    status = 403
+
+
+class ReauthenticationRequiredError(ApiError):
     status = 403
 
 
@@ -68,12 +76,11 @@ class TooManyRequestsError(ApiError):
 
 
 class ServiceUnavailableError(ApiError):
-    """The database throttled, failed or did not answer, and the retries ran out: nothing was
-    half-done, and the same request may be sent again after ``Retry-After`` seconds."""
+    """The database throttled or did not answer, and retries ran out; nothing was half-done."""
 
     status = 503
 
-    def __init__(self, message: str, retry_after: int) -> None:
+    def __init__(self, message: str, retry_after: int = 5) -> None:
         super().__init__(message)
         self.retry_after = max(1, int(retry_after))
 

@@ -63,11 +63,19 @@ class Table:
 _EXPIRY = Index(EXPIRY_INDEX, Attr("expiry_bucket"), Attr("expires_at", "N"), projection="KEYS_ONLY")
 
 USERS = Table("users", Attr("pk"))
-# Shards: sessions take a write per login (100,000 a second in the model: 128 shards, ~780 each);
-# throttles up to three index writes per failed login (10,000 a second: 64 shards, ~470 each);
-# API keys and deleted applications are written at human pace (8 shards leave room for a fleet's
-# provisioning script). The purge queries every shard of every day it looks back over.
-SESSIONS = Table("sessions", Attr("session_id"), indexes=(_EXPIRY,), ttl_attribute="expires_at", expiry_shards=128)
+# Shards: sessions take a write per login (100,000 a second in the model: 128 shards, ~780 each),
+# and so do the events of the security log; throttles up to three index writes per failed login
+# (10,000 a second: 64 shards, ~470 each); API keys, tokens and deleted applications are written at
+# human pace (8 or 16 shards leave room for a fleet's provisioning script). The purge queries every
+# shard of every day it looks back over.
+# ``by_user`` lists a user's sessions (session ids are time-ordered: newest first by a reverse Query).
+SESSIONS = Table(
+    "sessions",
+    Attr("session_id"),
+    indexes=(Index("by_user", Attr("user_id"), Attr("session_id")), _EXPIRY),
+    ttl_attribute="expires_at",
+    expiry_shards=128,
+)
 API_KEYS = Table(
     "api_keys",
     Attr("key_hash"),
@@ -81,8 +89,22 @@ API_KEYS = Table(
 APPLICATIONS = Table("applications", Attr("pk"), indexes=(_EXPIRY,), expiry_shards=8)
 GRANTS = Table("grants", Attr("app_id"), Attr("user_id"), indexes=(Index("by_user", Attr("user_id"), Attr("app_id")),))
 THROTTLES = Table("throttles", Attr("key"), indexes=(_EXPIRY,), ttl_attribute="expires_at", expiry_shards=64)
+# Single-use email tokens (verification, address change, password reset) and device tokens, keyed
+# by the SHA-256 of the token; ``by_user`` finds a user's tokens of one kind, to void or end them.
+TOKENS = Table(
+    "tokens",
+    Attr("token_hash"),
+    indexes=(Index("by_user", Attr("user_id"), Attr("kind")), _EXPIRY),
+    ttl_attribute="expires_at",
+    expiry_shards=16,
+)
+# The security log (stream ``USER#<id>``) and the applications' audit logs (``APP#<id>``): one
+# partition per user or application, newest first by a reverse Query of the time-ordered event id.
+EVENTS = Table(
+    "events", Attr("stream"), Attr("event_id"), indexes=(_EXPIRY,), ttl_attribute="expires_at", expiry_shards=128
+)
 
-TABLES: tuple[Table, ...] = (USERS, SESSIONS, API_KEYS, APPLICATIONS, GRANTS, THROTTLES)
+TABLES: tuple[Table, ...] = (USERS, SESSIONS, API_KEYS, APPLICATIONS, GRANTS, THROTTLES, TOKENS, EVENTS)
 
 
 def expiry_day(expires_at: int) -> str:

@@ -14,7 +14,7 @@ NOW = 2_000_000_000
 
 def fill(settings, live: int, expired: int) -> None:  # type: ignore[no-untyped-def]
     from chalicelib.store import dynamo
-    from chalicelib.store.tables import expiry_attributes
+    from chalicelib.store.tables import SESSIONS, expiry_attributes
 
     table = settings.table_name("sessions")
     items = []
@@ -23,7 +23,7 @@ def fill(settings, live: int, expired: int) -> None:  # type: ignore[no-untyped-
         expires = NOW + 60 + (n * 37) % 600000 if n < live else NOW - 1 - (n * 53) % 172800
         items.append(
             {"session_id": f"s{n:07d}", "user_id": "u", "kind": "session", "created_at": expires - 604800}
-            | expiry_attributes(expires)
+            | expiry_attributes(SESSIONS, f"s{n:07d}", expires)
         )
     for chunk in dynamo.chunked(items, 25):
         pending = {table: [{"PutRequest": {"Item": dynamo.to_item(i)}} for i in chunk]}
