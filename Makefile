@@ -10,7 +10,7 @@ DYNAMODB_LOCAL := .cache/dynamodb-local
 DYNAMODB_LOCAL_STAMP := $(DYNAMODB_LOCAL)/.installed-$(DYNAMODB_LOCAL_VERSION)
 DB ?= moto
 
-.PHONY: install dynamodb-local run test unit functional store e2e lint bench screenshots clean security
+.PHONY: install dynamodb-local run test unit functional store e2e lint bench load screenshots clean security
 
 install: $(STAMP)
 
@@ -64,6 +64,11 @@ security: install
 
 bench: install dynamodb-local package
 	$(PY) scripts/bench/report.py
+
+# The load test (not part of `make test`): 50 simulated users for 60 s against the dev server on a
+# private DynamoDB Local, loopback only; then the integrity checker. Fails on any error or finding.
+load: install dynamodb-local
+	$(PY) scripts/bench/load.py
 
 screenshots: install
 	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/e2e/test_dashboard.py

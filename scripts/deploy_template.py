@@ -364,9 +364,11 @@ def package(stage: str, outdir: Path) -> Path:
 
 
 LAMBDA_PYTHON = (3, 11)  # the functions' runtime (python3.11)
-# Shipped as argon2-cffi-bindings' build requirements, never imported at run time (its compiled
-# module needs only _cffi_backend): no bytecode for them, which keeps the bundle under 1 MB.
-BUILD_ONLY = ("cffi/", "pycparser/")
+# No bytecode for these, which keeps the bundle under 1 MB: cffi and pycparser are argon2-cffi-
+# bindings' build requirements, never imported at run time (its compiled module needs only
+# _cffi_backend); segno draws the QR code, imported only by two-factor setup (its bytecode would be
+# an eighth of the bundle; that route compiles it once per container).
+NO_BYTECODE = ("cffi/", "pycparser/", "segno/")
 
 
 def add_bytecode(bundle: Path) -> int:
@@ -402,7 +404,7 @@ def add_bytecode(bundle: Path) -> int:
         with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as out:
             for entry in entries:
                 out.writestr(entry, (unpacked / entry.filename).read_bytes() if not entry.is_dir() else b"")
-                if not entry.filename.endswith(".py") or entry.filename.startswith(BUILD_ONLY):
+                if not entry.filename.endswith(".py") or entry.filename.startswith(NO_BYTECODE):
                     continue
                 cached = importlib.util.cache_from_source(entry.filename)
                 if (unpacked / cached).exists():  # a file that is not valid Python gets none

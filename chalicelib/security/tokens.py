@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jwt
-
 SESSION = "session"
 PENDING = "pending"
 _ALGORITHM = "HS256"
@@ -31,6 +29,8 @@ class TokenClaims:
 
 def issue_token(claims: TokenClaims, key: bytes) -> str:
     """Sign ``claims`` into a compact JWT."""
+    import jwt  # on first use: an API-key request never needs it
+
     payload = {
         "sub": claims.user_id,
         "sid": claims.session_id,
@@ -43,6 +43,8 @@ def issue_token(claims: TokenClaims, key: bytes) -> str:
 
 def verify_token(token: str, key: bytes, now: int) -> TokenClaims:
     """Decode and check a token. Raises InvalidTokenError if it is forged, expired or malformed."""
+    import jwt
+
     try:
         claims = jwt.decode(
             token,

@@ -101,3 +101,51 @@ def test_the_app_and_its_libraries_came_from_the_bundle_alone(smoke_report: dict
         assert origin.startswith(bundle + os.sep), (module, origin)
     project = str(deploy_template.ROOT)
     assert not [p for p in smoke_report["sys_path"] if p.startswith(project) or "site-packages" in p]
+
+
+def test_the_bundle_carries_bytecode_that_loads_from_a_read_only_copy(
+    dev: Package, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Lambda's /var/task is read-only: without bytecode in the bundle, every cold start compiles."""
+    import importlib.util
+    import stat
+
+    names = set(dev.zip_names())
+    modules = [n for n in names if n.startswith("chalicelib/") and n.endswith(".py")]
+    assert modules and [m for m in modules if importlib.util.cache_from_source(m) not in names] == []
+    with zipfile.ZipFile(dev.zip_path) as bundle:
+        header = bundle.read(importlib.util.cache_from_source("chalicelib/config.py"))[:8]
+    assert header[:4] == importlib.util.MAGIC_NUMBER  # this interpreter's, Python 3.11's
+    assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, unchecked: no source times
+
+    copy = tmp_path_factory.mktemp("read-only-bundle")
+    shipped = lambda_env.unpack(dev.zip_path, copy)
+    libs = lambda_env.link_libraries(tmp_path_factory.mktemp("boto3"), ["boto3"], exclude=shipped)
+    paths = [copy, *copy.rglob("*")]
+    for path in paths:
+        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    try:
+        loaded = subprocess.run(
+            [
+                sys.executable,
+                "-I",
+                "-S",
+                "-B",
+                "-v",
+                "-c",
+                f"import sys; sys.path[:0] = [{str(copy)!r}, {str(libs)!r}]; import app",
+            ],
+            capture_output=True,
+            text=True,
+            env={"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "AWS_DEFAULT_REGION": "us-east-1"},
+            check=True,
+        )
+    finally:
+        for path in paths:
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    prefix = "# code object from "
+    from_bytecode = {line[len(prefix) :].strip("'") for line in loaded.stderr.splitlines() if line.startswith(prefix)}
+    chalicelib = [p for p in from_bytecode if f"{copy}/chalicelib/" in p]
+    assert chalicelib and all(p.endswith(".cpython-311.pyc") for p in chalicelib)
+    assert f"{copy}/chalicelib/__pycache__/web.cpython-311.pyc" in from_bytecode
+    assert not any(copy.rglob("*.pyc.*"))  # nothing was written beside the bundle's own
