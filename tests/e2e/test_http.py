@@ -75,7 +75,8 @@ def test_simultaneous_signups_over_http_create_one_user(server: DevServer) -> No
 
 
 def test_the_schedule_purges_expired_sessions(start_server: ServerFactory, dynamodb_endpoint: str) -> None:
-    server = start_server(SESSION_TTL_SECONDS="2", PURGE_INTERVAL_SECONDS="1")
+    # A one-day look-back: each run queries every expiry shard of every day it looks back over.
+    server = start_server(SESSION_TTL_SECONDS="2", PURGE_INTERVAL_SECONDS="1", PURGE_LOOKBACK_DAYS="1")
     token = signup(server, unique("brief"))["token"]
     auth = {"Authorization": f"Bearer {token}"}
     assert requests.get(f"{server.url}/v1/user", headers=auth, timeout=5).status_code == 200
