@@ -111,3 +111,44 @@ class LoginThrottle:
         before the login, it writes only when there is something to reset."""
         if counters is None or (counters.account and counters.account.count):
             self.store.clear(self._account_key(user_id))
+
+
+HELD_SESSION_FAILURES = 5  # wrong passwords or codes in a row, sent with a session token
+HELD_SESSION_LOCKOUT_SECONDS = 900
+
+
+class HeldSessionLimit:
+    """A held session is no guessing machine: wrong passwords and codes (or recovery codes) sent
+    with a session token, on the routes that manage two-factor authentication and the account,
+    count toward one limit per user. After 5 in a row those routes answer 429 for 15 minutes; a
+    right one resets the count. Its counter (``held#<user_id>``) is not the login lockout's, so
+    neither can lock the other out.
+    """
+
+    def __init__(self, settings: Settings, clock: Callable[[], int]) -> None:
+        self.clock = clock
+        self.store = ThrottleStore(settings)
+
+    @staticmethod
+    def _key(user_id: str) -> str:
+        return f"held#{user_id}"
+
+    def check(self, user_id: str) -> None:
+        """Raise TooManyRequestsError while the user is held off."""
+        now = self.clock()
+        counter: Counter | None = dynamo.get_many(self.store.ref(self._key(user_id)))[0]
+        if counter and counter.locked_until > now:
+            raise TooManyRequestsError(
+                "Too many wrong passwords or codes for this account. Try again later.", counter.locked_until - now
+            )
+
+    def failed(self, user_id: str) -> None:
+        """Count a wrong password or code; the 5th in a row starts the 15 minutes."""
+        now = self.clock()
+        key = self._key(user_id)
+        if self.store.increment(key, expires_at=now + ACCOUNT_COUNT_LIFETIME) >= HELD_SESSION_FAILURES:
+            self.store.lock(key, at_least=HELD_SESSION_FAILURES, until=now + HELD_SESSION_LOCKOUT_SECONDS)
+
+    def succeeded(self, user_id: str) -> None:
+        """A right password or code: the failures before it no longer count."""
+        self.store.clear(self._key(user_id))
