@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from chalicelib.services.auth import AuthService
     from chalicelib.services.purge import PurgeService
     from chalicelib.services.sessions import SessionService
-    from chalicelib.services.throttle import LoginThrottle
+    from chalicelib.services.throttle import HeldSessionLimit, LoginThrottle
     from chalicelib.services.two_factor import TwoFactorService
 
 _services: Services | None = None
@@ -54,6 +54,12 @@ class Services:
         return LoginThrottle(self.settings, self.clock)
 
     @cached_property
+    def held_session(self) -> HeldSessionLimit:
+        from chalicelib.services.throttle import HeldSessionLimit
+
+        return HeldSessionLimit(self.settings, self.clock)
+
+    @cached_property
     def accounts(self) -> AccountService:
         from chalicelib.services.accounts import AccountService
 
@@ -75,7 +81,7 @@ class Services:
     def two_factor(self) -> TwoFactorService:
         from chalicelib.services.two_factor import TwoFactorService
 
-        return TwoFactorService(self.settings, self.clock, self.sessions, self.throttle)
+        return TwoFactorService(self.settings, self.clock, self.sessions, self.throttle, self.held_session)
 
     @cached_property
     def purge(self) -> PurgeService:
