@@ -18,6 +18,12 @@ class Session:
     created_at: int
     expires_at: int
     failures: int = 0  # wrong second-factor codes (pending sessions only)
+    # When its user last proved who they are: the login or sign-up that began it (inherited by a
+    # refreshed session), or a later re-authentication.
+    authenticated_at: int = 0
+    address: str | None = None  # of the login that began it
+    user_agent: str | None = None
+    last_used_at: int | None = None
 
 
 def _parse(item: dict[str, Any]) -> Session:
@@ -28,6 +34,10 @@ def _parse(item: dict[str, Any]) -> Session:
         created_at=item["created_at"],
         expires_at=item["expires_at"],
         failures=item.get("failures", 0),
+        authenticated_at=item.get("authenticated_at", item["created_at"]),
+        address=item.get("address"),
+        user_agent=item.get("user_agent"),
+        last_used_at=item.get("last_used_at"),
     )
 
 
@@ -103,4 +113,7 @@ def _item(session: Session) -> dict[str, Any]:
         "user_id": session.user_id,
         "kind": session.kind,
         "created_at": session.created_at,
+        "authenticated_at": session.authenticated_at,
+        "address": session.address,
+        "user_agent": session.user_agent,
     } | expiry_attributes(session.expires_at)
