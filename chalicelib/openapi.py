@@ -83,6 +83,19 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "RecoveryCodes": {"type": "array", "items": {"type": "string"}, "minItems": 10, "maxItems": 10},
 }
+SCHEMAS["Event"] = obj(
+    {
+        "id": {"type": "string"},
+        "type": {"type": "string", "examples": ["login", "api_key.created", "collaborator.added"]},
+        "created_at": TIMESTAMP,
+        "actor": {"type": ["string", "null"]},
+        "via": {"enum": ["session", "api_key", "email", None]},
+        "api_key_prefix": {"type": ["string", "null"]},
+        "address": {"type": ["string", "null"]},
+        "user_agent": {"type": ["string", "null"]},
+        "details": {"type": "object"},
+    }
+)
 SCHEMAS["ApiKeyCreated"] = obj(SCHEMAS["ApiKey"]["properties"] | {"key": {"type": "string", "pattern": "^lk_"}})
 
 _ERROR_TEXT = {
@@ -161,10 +174,7 @@ def body_schema(body: Body) -> Schema:
     """A closed object of the body's fields, with its one-of rules."""
     schema = obj({f.name: field_schema(f) for f in body.fields}, required=[f.name for f in body.fields if f.required])
     if body.exactly_one_of:
-        schema["oneOf"] = [
-            {"required": [name], "properties": {other: False for other in body.exactly_one_of if other != name}}
-            for name in body.exactly_one_of
-        ]
+        schema["oneOf"] = [{"required": [name]} for name in body.exactly_one_of]  # one, not two
     if body.at_most_one_of:
         schema["not"] = {"required": list(body.at_most_one_of)}
     return schema
@@ -252,6 +262,8 @@ REPLIES: dict[str, dict[str, Any]] = {
     "list_collaborators": ok(listing("collaborators", "Collaborator"), description="The owner is not listed."),
     "put_collaborator": ok(ref("Collaborator"), 201, "Added.") | ok(ref("Collaborator"), 200, "Already one."),
     "remove_collaborator": ok(None, 204, "Removed."),
+    "list_user_events": ok(listing("events", "Event"), description="Newest first."),
+    "list_application_events": ok(listing("events", "Event"), description="Newest first."),
 }
 
 

@@ -23,6 +23,7 @@ from chalicelib.errors import ApiError, BadRequestError, UnauthorizedError, inva
 from chalicelib.logs import log_event
 from chalicelib.services import get_services
 from chalicelib.services.auth import Principal
+from chalicelib.services.events import Actor
 from chalicelib.services.sessions import Origin
 
 MAX_BODY_BYTES = 64 * 1024
@@ -126,6 +127,14 @@ class Call:
     @property
     def address(self) -> str:
         return client_address(self.request)
+
+    @property
+    def actor(self) -> Actor:
+        """Who is calling and from where, as events record it (no one, on routes without a credential)."""
+        origin, who = self.origin, self.principal
+        if who is None:
+            return Actor(address=origin.address, user_agent=origin.user_agent)
+        return Actor(who.user.username, who.via, who.api_key_prefix, origin.address, origin.user_agent)
 
     @property
     def origin(self) -> Origin:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from chalicelib.services.api_keys import ApiKeyService
     from chalicelib.services.applications import ApplicationService
     from chalicelib.services.auth import AuthService
+    from chalicelib.services.events import EventLog
     from chalicelib.services.purge import PurgeService
     from chalicelib.services.sessions import SessionService
     from chalicelib.services.throttle import HeldSessionLimit, LoginThrottle
@@ -58,6 +59,12 @@ class Services:
         from chalicelib.services.throttle import HeldSessionLimit
 
         return HeldSessionLimit(self.settings, self.clock)
+
+    @cached_property
+    def events(self) -> EventLog:
+        from chalicelib.services.events import EventLog
+
+        return EventLog(self.settings, self.clock)
 
     @cached_property
     def accounts(self) -> AccountService:

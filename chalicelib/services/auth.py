@@ -25,6 +25,7 @@ class Principal:
     via: str  # "session", "api_key" or "pending"
     credential_id: str  # the session id or the API key id
     session: Session | None = None  # the stored session, when a session or pending token authenticated the call
+    api_key_prefix: str | None = None  # the key's prefix, when an API key authenticated the call
 
     @property
     def user_id(self) -> str:
@@ -70,4 +71,4 @@ class AuthService:
 
     def _authenticate_api_key(self, credential: str) -> Principal:
         key, user = self._api_keys().authenticate(credential)
-        return Principal(user=user, via=API_KEY, credential_id=key.key_id)
+        return Principal(user=user, via=API_KEY, credential_id=key.key_id, api_key_prefix=key.prefix)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings
 from chalicelib.errors import UnauthorizedError
+from chalicelib.security.ids import new_id
 from chalicelib.security.tokens import PENDING, SESSION, InvalidTokenError, TokenClaims, issue_token, verify_token
 from chalicelib.store import dynamo
 from chalicelib.store.secrets import load_signing_key
@@ -70,11 +70,17 @@ class SessionService:
             return None
         return self._token(session)
 
+    def end_all(self, user_id: str, keep: str | None = None) -> int:
+        """End every session of the user (full and pending) except ``keep``; returns how many ended."""
+        ids = [s for s in self.store.ids_of(user_id) if s != keep]
+        self.store.delete_many(ids)
+        return len(ids)
+
     def _new_session(self, user_id: str, kind: str, origin: Origin, authenticated_at: int | None) -> Session:
         now = self.clock()
         ttl = self.settings.session_ttl_seconds if kind == SESSION else self.settings.pending_ttl_seconds
         return Session(
-            session_id=secrets.token_urlsafe(16),
+            session_id=new_id(),
             user_id=user_id,
             kind=kind,
             created_at=now,

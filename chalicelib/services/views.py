@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from chalicelib.services.api_keys import ApiKey
     from chalicelib.services.applications import Access, Grant
+    from chalicelib.services.events import Event
     from chalicelib.services.sessions import IssuedToken
     from chalicelib.store.users import User
 
@@ -62,3 +63,17 @@ def application_view(access: Access) -> dict[str, Any]:
 
 def collaborator_view(grant: Grant) -> dict[str, Any]:
     return {"username": grant.username, "role": grant.role, "added_at": timestamp(grant.added_at)}
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.event_id,
+        "type": event.type,
+        "created_at": timestamp(event.created_at),
+        "actor": event.actor,
+        "via": event.via,
+        "api_key_prefix": event.api_key_prefix,
+        "address": event.address,
+        "user_agent": event.user_agent,
+        "details": event.details,
+    }

@@ -55,6 +55,23 @@ class SessionStore:
             ConditionExpression="attribute_not_exists(session_id)",
         )
 
+    def ids_of(self, user_id: str) -> list[str]:
+        """The ids of a user's stored sessions, from the ``by_user`` index (which may lag a moment
+        behind a session just issued)."""
+        ids: list[str] = []
+        for page in dynamo.query_pages(
+            TableName=self.table,
+            IndexName="by_user",
+            KeyConditionExpression="user_id = :user",
+            ExpressionAttributeValues=dynamo.to_item({":user": user_id}),
+            ProjectionExpression="session_id",
+        ):
+            ids += [str(dynamo.from_item(i)["session_id"]) for i in page.get("Items", [])]
+        return ids
+
+    def delete_many(self, session_ids: list[str]) -> None:
+        dynamo.delete_many(self.table, ({"session_id": s} for s in session_ids))
+
     def add_failure(self, session_id: str, limit: int, now: int) -> int | None:
         """Count one wrong code against a live pending session. Returns the new count, or None if
         the session is gone, expired or already had ``limit`` failures (it is dead)."""
