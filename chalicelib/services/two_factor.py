@@ -16,20 +16,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from chalicelib.config import Settings
 from chalicelib.errors import (
     ConflictError,
     InvalidCredentialsError,
     InvalidTotpCodeError,
+    ServiceUnavailableError,
     UnauthorizedError,
     invalid_field,
 )
 from chalicelib.security import totp
 from chalicelib.services.auth import Principal
 from chalicelib.services.sessions import IssuedToken, SessionService
-from chalicelib.services.throttle import LoginThrottle
+from chalicelib.services.throttle import HeldSessionLimit, LoginThrottle
 from chalicelib.store import dynamo, kms
 from chalicelib.store.users import SecondFactor, StoredSecret, User, UserStore
 
@@ -38,16 +38,10 @@ PENDING_LOGIN_MAX_FAILURES = 5  # wrong codes that kill a pending login token
 WRONG_CODE = "The code is wrong, expired or already used."
 LOGIN_CODE_FAILED = "The code is incorrect, expired or already used."
 LOGIN_ATTEMPT_OVER = "The login token is invalid, used or has expired; log in again."
+KMS_UNAVAILABLE = "Two-factor authentication is unavailable for a moment: try again shortly."
+KMS_RETRY_AFTER_SECONDS = 5
 
 logger = logging.getLogger(__name__)
-
-
-class HeldSessionGuard(Protocol):
-    """The held-session limit: wrong codes sent with a session token, per user (services/throttle.py)."""
-
-    def check(self, user_id: str) -> None: ...  # raises TooManyRequestsError while the user is held off
-    def failed(self, user_id: str) -> None: ...
-    def succeeded(self, user_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -71,7 +65,7 @@ class TwoFactorService:
         clock: Callable[[], int],
         sessions: SessionService,
         throttle: LoginThrottle,
-        held_session: HeldSessionGuard,
+        held_session: HeldSessionLimit,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -92,7 +86,7 @@ class TwoFactorService:
         if user.two_factor_enabled:
             raise _already_enabled()
         secret = totp.new_secret()
-        encrypted = kms.encrypt(secret.encode(), user.user_id)
+        encrypted = _encrypt(secret, user.user_id)
         if not self.users.start_totp_setup(user.user_id, encrypted, self.clock() + SETUP_TTL_SECONDS):
             raise _already_enabled()
         uri = totp.provisioning_uri(secret, user.username, self.settings.totp_issuer)
@@ -115,11 +109,11 @@ class TwoFactorService:
         secret = self._reveal(user.user_id, pending, "pending_totp_secret")
         step = totp.matching_step(secret, entered, now) if secret is not None else None
         if secret is None or step is None:
-            self._encrypt_if_plain(user.user_id, "pending_totp_secret", pending)
             self.held_session.failed(user.user_id)
+            self._encrypt_if_plain(user.user_id, "pending_totp_secret", pending)
             raise InvalidTotpCodeError(WRONG_CODE)
         # The pending ciphertext is already bound to this user: it becomes the enabled secret as is.
-        encrypted = pending if isinstance(pending, bytes) else kms.encrypt(secret.encode(), user.user_id)
+        encrypted = pending if isinstance(pending, bytes) else _encrypt(secret, user.user_id)
         codes = totp.new_recovery_codes()
         hashes = [totp.hash_recovery_code(c) for c in codes]
         if not self.users.enable_totp(user.user_id, pending, encrypted, step, hashes, now):
@@ -133,8 +127,8 @@ class TwoFactorService:
         stored = _enabled_secret(user)
         factor = self._check(user, stored, code, recovery_code, self.clock(), self.held_session.check)
         if factor is None or not self.users.disable_totp(user.user_id, stored, factor):
-            self._encrypt_if_plain(user.user_id, "totp_secret", stored)
             self.held_session.failed(user.user_id)
+            self._encrypt_if_plain(user.user_id, "totp_secret", stored)
             raise InvalidTotpCodeError(WRONG_CODE)
         self.held_session.succeeded(user.user_id)
 
@@ -148,8 +142,8 @@ class TwoFactorService:
         codes = totp.new_recovery_codes()
         hashes = [totp.hash_recovery_code(c) for c in codes]
         if factor is None or not self.users.replace_recovery_codes(user.user_id, stored, factor, hashes, replacement):
-            self._encrypt_if_plain(user.user_id, "totp_secret", stored, replacement)
             self.held_session.failed(user.user_id)
+            self._encrypt_if_plain(user.user_id, "totp_secret", stored, replacement)
             raise InvalidTotpCodeError(WRONG_CODE)
         self.held_session.succeeded(user.user_id)
         return codes
@@ -178,10 +172,11 @@ class TwoFactorService:
             or stored is None
             or not self.users.spend_second_factor(user.user_id, stored, factor, replacement)
         ):
+            self.throttle.failed(user.user_id, address, now)
+            alive = self.sessions.store.add_failure(session.session_id, PENDING_LOGIN_MAX_FAILURES, now) is not None
             if stored is not None:
                 self._encrypt_if_plain(user.user_id, "totp_secret", stored, replacement)
-            self.throttle.failed(user.user_id, address, now)
-            if self.sessions.store.add_failure(session.session_id, PENDING_LOGIN_MAX_FAILURES, now) is None:
+            if not alive:
                 raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
             raise InvalidCredentialsError(LOGIN_CODE_FAILED)
         token = self.sessions.exchange(session, PENDING_LOGIN_MAX_FAILURES)
@@ -232,14 +227,17 @@ class TwoFactorService:
         except (kms.UndecryptableError, UnicodeDecodeError):
             logger.warning("undecryptable %s for user %s", attribute, user_id)
             return None
+        except kms.KmsUnavailableError:
+            raise _kms_unavailable() from None
 
     def _encrypt_if_plain(
         self, user_id: str, attribute: str, stored: StoredSecret, replacement: bytes | None = None
     ) -> None:
         """After a request that read a secret stored in plain text but wrote nothing (a wrong or
-        spent code), write it back encrypted; a change made meanwhile wins."""
-        if isinstance(stored, str):
-            encrypted = replacement or kms.encrypt(stored.encode(), user_id)
+        spent code), write it back encrypted; a change made meanwhile wins. Without KMS, the next
+        use tries again."""
+        encrypted = replacement or _plain_replacement(user_id, stored)
+        if isinstance(stored, str) and encrypted is not None:
             self.users.encrypt_stored_secret(user_id, attribute, stored, encrypted)
 
     @staticmethod
@@ -257,9 +255,28 @@ def _totp_code(raw: str) -> str:
     return code
 
 
+def _encrypt(secret: str, user_id: str) -> bytes:
+    """The secret encrypted for the user. Raises 503 when KMS cannot serve now."""
+    try:
+        return kms.encrypt(secret.encode("ascii"), user_id)
+    except kms.KmsUnavailableError:
+        raise _kms_unavailable() from None
+
+
 def _plain_replacement(user_id: str, stored: StoredSecret) -> bytes | None:
-    """The ciphertext to store in place of a secret read in plain text; None for an encrypted one."""
-    return kms.encrypt(stored.encode(), user_id) if isinstance(stored, str) else None
+    """The ciphertext to store in place of a secret read in plain text; None for an encrypted one,
+    and when KMS cannot serve now (it is a migration: the request goes on, the next use retries)."""
+    if not isinstance(stored, str):
+        return None
+    try:
+        return kms.encrypt(stored.encode("ascii"), user_id)
+    except kms.KmsUnavailableError:
+        logger.warning("KMS unavailable: a plain-text TOTP secret of user %s stays so for now", user_id)
+        return None
+
+
+def _kms_unavailable() -> ServiceUnavailableError:
+    return ServiceUnavailableError(KMS_UNAVAILABLE, KMS_RETRY_AFTER_SECONDS)
 
 
 def _enabled_secret(user: User) -> StoredSecret:

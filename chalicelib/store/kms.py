@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.config import get_settings
 
@@ -21,13 +21,47 @@ if TYPE_CHECKING:
 _client: KMSClient | None = None
 
 # What KMS answers for a ciphertext it will not decrypt with this key and context: tampered, made
-# for another user (or another key). Everything else (throttling, an unreachable endpoint, a
-# disabled key, a missing permission) is raised as botocore raised it.
+# for another user (or another key).
 _UNDECRYPTABLE = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})
+# What KMS answers when it cannot serve now but may soon (after the client's own retries): it is
+# throttling, failing inside, or the key is not usable at the moment (disabled, pending deletion,
+# its custom key store cut off). Anything else (a missing permission, a malformed request) is a
+# fault of the deployment or the code and is raised as botocore raised it.
+_UNAVAILABLE = frozenset(
+    {
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "KMSInternalException",
+        "InternalFailureException",
+        "ServiceUnavailableException",
+        "DependencyTimeoutException",
+        "KeyUnavailableException",
+        "KMSInvalidStateException",
+        "DisabledException",
+    }
+)
 
 
 class UndecryptableError(Exception):
     """A ciphertext that does not decrypt under this key for this user."""
+
+
+class KmsUnavailableError(Exception):
+    """KMS did not answer, or could not serve the request, and the retries ran out."""
+
+
+def classify(exc: Exception) -> Exception:
+    """What a botocore error from KMS means here: UndecryptableError, KmsUnavailableError, or itself."""
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in _UNDECRYPTABLE:
+            return UndecryptableError(code)
+        if code in _UNAVAILABLE:
+            return KmsUnavailableError(code)
+        return exc
+    if isinstance(exc, BotoCoreError):  # no connection, a timeout: the endpoint did not answer
+        return KmsUnavailableError(type(exc).__name__)
+    return exc
 
 
 def client() -> KMSClient:
@@ -70,20 +104,31 @@ def _context(user_id: str) -> dict[str, str]:
 
 
 def encrypt(plaintext: bytes, user_id: str) -> bytes:
-    """``plaintext`` encrypted under the TOTP key for ``user_id`` (a new ciphertext on every call)."""
-    reply = client().encrypt(KeyId=_key_id(), Plaintext=plaintext, EncryptionContext=_context(user_id))
+    """``plaintext`` encrypted under the TOTP key for ``user_id`` (a new ciphertext on every call).
+
+    Raises KmsUnavailableError when KMS cannot serve it now.
+    """
+    try:
+        reply = client().encrypt(KeyId=_key_id(), Plaintext=plaintext, EncryptionContext=_context(user_id))
+    except (ClientError, BotoCoreError) as exc:
+        meaning = classify(exc)
+        if meaning is exc:
+            raise
+        raise meaning from exc
     return reply["CiphertextBlob"]
 
 
 def decrypt(ciphertext: bytes, user_id: str) -> bytes:
     """The plaintext of a ciphertext ``encrypt`` made for ``user_id``.
 
-    Raises UndecryptableError for one made for another user or key, or altered.
+    Raises UndecryptableError for one made for another user or key, or altered; KmsUnavailableError
+    when KMS cannot serve it now.
     """
     try:
         reply = client().decrypt(KeyId=_key_id(), CiphertextBlob=ciphertext, EncryptionContext=_context(user_id))
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in _UNDECRYPTABLE:
-            raise UndecryptableError(user_id) from None
-        raise
+    except (ClientError, BotoCoreError) as exc:
+        meaning = classify(exc)
+        if meaning is exc:
+            raise
+        raise meaning from exc
     return reply["Plaintext"]

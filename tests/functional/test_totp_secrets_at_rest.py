@@ -320,13 +320,77 @@ def test_the_second_login_step_adds_one_kms_call_and_no_dynamodb_call(api: Api, 
 # --- KMS unavailable --------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="pending: ServiceUnavailableError and web.py's mapping of AWS faults are not on main yet"
-)
-def test_kms_unreachable_is_a_503_with_retry_after(api: Api, alice: str, services: Services, clock: FakeClock) -> None:
+@pytest.fixture
+def kms_down(services: Services) -> Any:
+    """Call to make KMS unreachable (nothing listens on the discard port); returns a call to bring it back."""
+
+    def down() -> Any:
+        use_settings(replace(services.settings, kms_endpoint="http://127.0.0.1:9"))
+        kms.reset_client()
+
+        def back() -> None:
+            use_settings(services.settings)
+            kms.reset_client()
+
+        return back
+
+    return down
+
+
+def assert_unavailable(reply: Any) -> None:
+    assert reply.status == 503 and reply.body["Code"] == "ServiceUnavailableError", reply.body
+    assert 1 <= int(reply.headers["retry-after"]) <= 60
+
+
+def test_kms_unreachable_is_a_503_with_retry_after_and_costs_no_attempt(
+    api: Api, alice: str, clock: FakeClock, kms_down: Any
+) -> None:
     secret, _ = enable_two_factor(api, alice, clock)
-    use_settings(replace(services.settings, kms_endpoint="http://127.0.0.1:9"))  # nothing listens there
-    kms.reset_client()
-    reply = api.post("/v1/user/2fa/recovery-codes", {"code": app_code(secret, clock)}, token=alice)
-    assert reply.status == 503 and reply.body["Code"] == "ServiceUnavailableError"
-    assert int(reply.headers["retry-after"]) >= 1
+    pending = pending_login(api)
+    back = kms_down()
+    for _ in range(6):  # more than either limit allows wrong codes
+        assert_unavailable(login_totp(api, pending, code=app_code(secret, clock)))
+        assert_unavailable(api.post("/v1/user/2fa/recovery-codes", {"code": app_code(secret, clock)}, token=alice))
+        assert_unavailable(api.post("/v1/user/2fa/disable", {"code": app_code(secret, clock)}, token=alice))
+    assert api.get("/v1/user", token=alice).status == 200  # no other route needs KMS
+    back()
+    # Nothing was counted as a wrong code: the pending token still works, the session is not held off.
+    assert login_totp(api, pending, code=app_code(secret, clock)).status == 200
+    clock.advance(30)
+    assert api.post("/v1/user/2fa/recovery-codes", {"code": app_code(secret, clock)}, token=alice).status == 200
+
+
+def test_kms_unreachable_setup_and_enable_are_503s_and_change_nothing(
+    api: Api, alice: str, clock: FakeClock, kms_down: Any
+) -> None:
+    secret = api.post("/v1/user/2fa/setup", token=alice).body["secret"]
+    back = kms_down()
+    assert_unavailable(api.post("/v1/user/2fa/setup", token=alice))
+    assert_unavailable(api.post("/v1/user/2fa/enable", {"code": app_code(secret, clock)}, token=alice))
+    assert api.get("/v1/user/2fa", token=alice).body == {
+        "enabled": False,
+        "pending": True,
+        "recovery_codes_remaining": 0,
+    }
+    back()
+    assert api.post("/v1/user/2fa/enable", {"code": app_code(secret, clock)}, token=alice).status == 200
+
+
+def test_recovery_codes_work_while_kms_is_unreachable(api: Api, alice: str, clock: FakeClock, kms_down: Any) -> None:
+    _, codes = enable_two_factor(api, alice, clock)
+    kms_down()
+    assert login_totp(api, pending_login(api), recovery_code=codes[0]).status == 200
+    assert api.post("/v1/user/2fa/disable", {"recovery_code": codes[1]}, token=alice).status == 200
+
+
+def test_a_plain_text_secret_still_logs_in_while_kms_is_unreachable(
+    api: Api, legacy_alice: tuple[str, str, list[str]], services: Services, clock: FakeClock, kms_down: Any
+) -> None:
+    uid, secret, _ = legacy_alice
+    back = kms_down()
+    assert login_totp(api, pending_login(api), code=app_code(secret, clock)).status == 200
+    assert raw_user(services.settings, uid)["totp_secret"] == {"S": secret}  # encrypting it waits
+    back()
+    clock.advance(30)
+    assert login_totp(api, pending_login(api), code=app_code(secret, clock)).status == 200
+    assert_encrypted(services.settings, uid, secret)
