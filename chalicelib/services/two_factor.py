@@ -104,8 +104,8 @@ class TwoFactorService:
         pending = self._live_setup(user, now)
         if pending is None:
             raise ConflictError("No two-factor setup is pending: start one with POST /v1/user/2fa/setup.")
-        entered = _totp_code(code)
         self.held_session.check(user.user_id)
+        entered = _totp_code(code)
         secret = self._reveal(user.user_id, pending, "pending_totp_secret")
         step = totp.matching_step(secret, entered, now) if secret is not None else None
         if secret is None or step is None:
@@ -125,7 +125,8 @@ class TwoFactorService:
         """Turn two-factor off, proven by a TOTP code or a recovery code. Raises 409 if it is off,
         400 InvalidTotpCodeError for a wrong or used code, 429 while the held-session limit holds."""
         stored = _enabled_secret(user)
-        factor = self._check(user, stored, code, recovery_code, self.clock(), self.held_session.check)
+        self.held_session.check(user.user_id)
+        factor = self._check(user, stored, code, recovery_code, self.clock())
         if factor is None or not self.users.disable_totp(user.user_id, stored, factor):
             self.held_session.failed(user.user_id)
             self._encrypt_if_plain(user.user_id, "totp_secret", stored)
@@ -137,9 +138,10 @@ class TwoFactorService:
         two-factor is off, 400 InvalidTotpCodeError for a wrong or used code, 429 while the
         held-session limit holds."""
         stored = _enabled_secret(user)
-        factor = self._check(user, stored, code, None, self.clock(), self.held_session.check)
+        self.held_session.check(user.user_id)
+        factor = self._check(user, stored, code, None, self.clock())
         replacement = _plain_replacement(user.user_id, stored)
-        codes = totp.new_recovery_codes()
+        codes = totp.new_recovery_codes() if factor is not None else []
         hashes = [totp.hash_recovery_code(c) for c in codes]
         if factor is None or not self.users.replace_recovery_codes(user.user_id, stored, factor, hashes, replacement):
             self.held_session.failed(user.user_id)
@@ -192,16 +194,12 @@ class TwoFactorService:
         code: str | None,
         recovery_code: str | None,
         now: int,
-        before: Callable[[str], None] | None = None,
     ) -> SecondFactor | None:
         """The second factor that ``code`` or ``recovery_code`` proves, not yet spent; None if wrong.
-        Raises 400 naming the field for something that cannot be a code at all; once the input is
-        well-formed, ``before(user_id)`` runs (the held-session check) before anything is checked.
-        Only a TOTP code decrypts the secret."""
+        Raises 400 naming the field for something that cannot be a code at all. Only a TOTP code
+        decrypts the secret."""
         if code is not None:
             entered = _totp_code(code)
-            if before:
-                before(user.user_id)
             secret = self._reveal(user.user_id, stored, "totp_secret")
             if secret is None:
                 return None
@@ -211,8 +209,6 @@ class TwoFactorService:
         canonical = totp.normalize_recovery_code(recovery_code)
         if canonical is None:
             raise invalid_field("recovery_code", "16 letters and digits, such as ABCD-EFGH-JKMN-PQRS")
-        if before:
-            before(user.user_id)
         hashed = totp.hash_recovery_code(canonical)
         return SecondFactor(recovery_hash=hashed) if hashed in user.recovery_hashes else None
 
