@@ -425,7 +425,8 @@ class ApplicationService:
             if target is None or existing is None:
                 raise invalid_field("username", "not a collaborator of this application")
             app = access.app
-            others = [g for g in self.grants.all_collaborators(app_id) if g.user_id != target.user_id]
+            parties = (target.user_id, user.user_id)  # the caller too: a stale read may list them
+            others = [g for g in self.grants.all_collaborators(app_id) if g.user_id not in parties]
             if len(others) + 1 > TRANSFER_COLLABORATORS_MAX:
                 raise ConflictError(
                     f"An application with more than {TRANSFER_COLLABORATORS_MAX} collaborators cannot be "

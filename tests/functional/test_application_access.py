@@ -400,7 +400,7 @@ def build_scoped_team(api: Api, shape: str) -> ScopedTeam:
 
 def expected_for_scope(route: str, role: str, shape: str) -> int:
     """The contract's answer: the role's, intersected with the scope, never more."""
-    method, path, body, by_role = SCOPED_ROUTES[route]
+    by_role = SCOPED_ROUTES[route][3]
     with_fleet, with_own, permissions = SHAPES[shape]
     success = by_role["owner"]
     scoped_to_applications = with_fleet or with_own
