@@ -8,6 +8,7 @@ import * as tokens from "./tokens.js";
 import * as twoFactor from "./twofactor.js";
 import * as applications from "./applications.js";
 import * as people from "./people.js";
+import * as events from "./events.js";
 
 const VIEWS = ["login", "totp", "signup", "preferences"];
 const TITLES = { login: "Log in", totp: "Two-factor authentication", signup: "Sign up" };
@@ -38,6 +39,7 @@ const TABS = {
   "2fa": { title: "Two-factor authentication", show: twoFactor.show, reset: twoFactor.reset },
   applications: { title: "Applications", show: applications.show, reset: applications.reset },
   people: { title: "People", show: people.show, reset: people.reset },
+  security: { title: "Security log", show: events.show, reset: events.reset },
 };
 const TAB_ORDER = Object.keys(TABS);
 
@@ -161,6 +163,7 @@ function start() {
   twoFactor.init();
   applications.init();
   people.init();
+  events.init();
   $(".tabs").addEventListener("keydown", onTabKey);
   $("#logout").addEventListener("click", () => logOut("You have logged out."));
   whenSessionEnds(() => logOut("Your session has ended. Log in again."));
