@@ -82,7 +82,7 @@ class Services:
     def api_keys(self) -> ApiKeyService:
         from chalicelib.services.api_keys import ApiKeyService
 
-        return ApiKeyService(self.settings, self.clock)
+        return ApiKeyService(self.settings, self.clock, lambda: self.events, lambda: self.applications)
 
     @cached_property
     def two_factor(self) -> TwoFactorService:
@@ -100,7 +100,7 @@ class Services:
     def applications(self) -> ApplicationService:
         from chalicelib.services.applications import ApplicationService
 
-        return ApplicationService(self.settings, self.clock)
+        return ApplicationService(self.settings, self.clock, lambda: self.events)
 
 
 def get_services() -> Services:
