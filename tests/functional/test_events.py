@@ -87,7 +87,7 @@ def test_two_factor_changes_are_logged_with_their_change_and_failures_are_not(
 ) -> None:
     from tests.functional.test_two_factor import app_code, enable_two_factor, wrong_code
 
-    secret, recovery = enable_two_factor(api, alice, clock)
+    secret, _ = enable_two_factor(api, alice, clock)
     assert types_of(api, alice)[0] == ("two_factor.enabled", "session")
     clock.advance(30)
     assert api.post("/v1/user/2fa/recovery-codes", {"code": wrong_code(secret, clock)}, token=alice).status == 400
