@@ -29,7 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 from chalicelib.config import Settings, use_settings  # noqa: E402
 from chalicelib.store import dynamo  # noqa: E402
 from chalicelib.store.grants import OWNER_ROLE  # noqa: E402
-from chalicelib.store.tables import TABLES, Table, expiry_attributes  # noqa: E402
+from chalicelib.store.tables import TABLES, Table, expiry_attributes, expiry_key  # noqa: E402
 
 Item = dict[str, Any]
 
@@ -146,8 +146,9 @@ def _expiry_buckets(table: Table) -> Callable[[Snapshot], Iterator[str]]:
         for item in s.of(table.name):
             if "expires_at" not in item and "expiry_bucket" not in item:
                 continue
-            key = str(item.get(table.partition.name))
-            expected = expiry_attributes(table, key, int(item.get("expires_at", 0)))["expiry_bucket"]
+            expected = expiry_attributes(table, expiry_key(table, item), int(item.get("expires_at", 0)))[
+                "expiry_bucket"
+            ]
             if item.get("expiry_bucket") != expected:
                 yield f"{_key_of(table.name, item)} is in bucket {item.get('expiry_bucket')!r}, not {expected!r}"
 
@@ -162,6 +163,7 @@ RULES: list[Rule] = [
     Rule("API keys of users who do not exist", ("users", "api_keys"), _of_missing_users("api_keys", "API key")),
     Rule("grants of applications that do not exist", ("applications", "grants"), _grants_without_applications),
     Rule("grants of users who do not exist", ("users", "grants"), _of_missing_users("grants", "grant")),
+    Rule("tokens of users who do not exist", ("users", "tokens"), _of_missing_users("tokens", "token")),
     Rule("applications without exactly one owner grant", ("applications", "grants"), _owner_grants),
     Rule("application name claims without their application", ("applications",), _name_claims_without_applications),
     Rule("applications without their name claim", ("applications",), _applications_without_name_claims),

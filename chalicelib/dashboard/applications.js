@@ -85,12 +85,20 @@ async function openDetail(app, focus = true) {
   }
   $("#app-delete").hidden = !app.permissions.includes("delete");
   $("#app-leave").hidden = app.role === "owner";
+  const transferForm = $("#app-transfer-form");
+  transferForm.hidden = app.role !== "owner";
+  if (focus) clearErrors(transferForm);
   setText("#collab-error", "");
   if (focus) setText("#collab-status", "");
   detail.hidden = false;
   if (focus) $("#app-detail-title").focus();
   try {
-    renderCollaborators(await api.collaborators(app.id), manages);
+    const collaborators = await api.collaborators(app.id);
+    renderCollaborators(collaborators, manages);
+    $("#app-transfer-username").replaceChildren(
+      ...collaborators.map((c) => el("option", { value: c.username }, c.username)),
+    );
+    if (collaborators.length === 0) transferForm.hidden = true;
   } catch (error) {
     showError("#collab-error", error);
   }
@@ -241,6 +249,26 @@ export function init() {
       setText("#apps-status", `You left ${app.name}.`);
       await show();
       $("#app-name").focus();
+    });
+  });
+
+  $("#app-transfer-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const app = current;
+    const username = form.elements.username.value;
+    if (!username) return;
+    const sure = await confirmDialog(
+      "Transfer ownership?",
+      `${username} becomes the owner of ${app.name}; you stay on as a developer and cannot undo this yourself.`,
+      "Transfer",
+    );
+    if (!sure) return;
+    await submitting(form, async () => {
+      const updated = await api.transferApplication(app.id, username);
+      setText("#apps-status", `${updated.owner} now owns ${updated.name}.`);
+      current = updated;
+      await show();
     });
   });
 

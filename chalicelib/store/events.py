@@ -71,7 +71,7 @@ class EventStore:
             "address": event.address,
             "user_agent": event.user_agent,
             "details": event.details or None,
-        } | expiry_attributes(EVENTS, f"{event.stream}#{event.event_id}", event.expires_at)
+        } | expiry_attributes(EVENTS, f"{event.stream}#{event.event_id}", event.expires_at)  # tables.expiry_key
         return {"Put": {"TableName": self.table, "Item": dynamo.to_item(item)}}
 
     def put(self, *events: Event) -> None:

@@ -87,7 +87,14 @@ API_KEYS = Table(
 # releases its name, so that the purge finds it and finishes removing its grants and the item. No
 # TTL here: TTL would delete the item before its grants.
 APPLICATIONS = Table("applications", Attr("pk"), indexes=(_EXPIRY,), expiry_shards=8)
-GRANTS = Table("grants", Attr("app_id"), Attr("user_id"), indexes=(Index("by_user", Attr("user_id"), Attr("app_id")),))
+# ``by_owner`` (sparse: collaborators' grants only) lists the people of an owner's applications,
+# one person's grants together: ``person`` is ``<lower username>#<app id>``.
+GRANTS = Table(
+    "grants",
+    Attr("app_id"),
+    Attr("user_id"),
+    indexes=(Index("by_user", Attr("user_id"), Attr("app_id")), Index("by_owner", Attr("owner_id"), Attr("person"))),
+)
 THROTTLES = Table("throttles", Attr("key"), indexes=(_EXPIRY,), ttl_attribute="expires_at", expiry_shards=64)
 # Single-use email tokens (verification, address change, password reset) and device tokens, keyed
 # by the SHA-256 of the token; ``by_user`` finds a user's tokens of one kind, to void or end them.
@@ -127,6 +134,13 @@ def expiry_bucket(day: str, shard: int) -> str:
 def expiry_buckets(table: Table, day: str) -> list[str]:
     """Every ``by_expiry`` partition of ``table`` for ``day``: what the purge queries."""
     return [expiry_bucket(day, shard) for shard in range(table.expiry_shards)]
+
+
+def expiry_key(table: Table, item: dict[str, Any]) -> str:
+    """The key value a record's shard comes from: its partition key value, with ``#`` and its sort
+    key value for a table that has one (one stream's events spread over every shard)."""
+    value = str(item[table.partition.name])
+    return f"{value}#{item[table.sort.name]}" if table.sort else value
 
 
 def expiry_attributes(table: Table, key_value: str, expires_at: int) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Fault injection: every writing route, with its Nth DynamoDB call throttled, failed, dropped, or
-applied with its reply lost, for every N from 1 to the number of calls the route makes.
+"""Fault injection: every writing route, with its Nth DynamoDB call throttled, failed or dropped (in
+turn from one N to the next), and again applied with its reply lost, for every N from 1 to the
+number of calls the route makes.
 
 After each: the reply is the route's success, its own 4xx, or ``503`` with ``Retry-After`` (never a
 500); the integrity checker (scripts/check_integrity.py) finds nothing; and the same request sent
@@ -7,7 +8,8 @@ again is answered (not a 5xx): the service recovered by itself.
 
 A botocore ``before-send`` hook on the app's DynamoDB client injects the fault. Retries inside
 boto3 are off for this suite (``dynamo.RETRY_ATTEMPTS = 1`` before the client is made), so the
-Nth attempt is the Nth call and one fault is enough to reach the route. moto only, to stay fast.
+Nth attempt is the Nth call and one fault is enough to reach the route. moto only, and cheap
+password hashing, to stay fast.
 
 Table-driven: a new writing route is one more ``Row`` (how to set it up, the request to send).
 """
@@ -28,6 +30,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from chalicelib.config import Settings
+from chalicelib.security import passwords
 from chalicelib.services import get_services
 from chalicelib.store import dynamo
 from tests.conftest import PASSWORD, Api, FakeClock
@@ -211,6 +214,22 @@ ROWS = [
         lambda c: Request("DELETE", f"/v1/applications/{c['app_id']}", token=c["token"]),
         frozenset({204}),
     ),
+    Row(
+        "rotate an API key",
+        with_key,
+        lambda c: Request("POST", f"/v1/user/api-keys/{c['key_id']}/rotate", {"grace_seconds": 60}, c["token"]),
+        frozenset({200, 201}),
+    ),
+    Row(
+        "transfer an application",
+        with_collaborator,
+        lambda c: Request("POST", f"/v1/applications/{c['app_id']}/transfer", {"username": c["other"]}, c["token"]),
+    ),
+    Row(
+        "remove someone from every application",
+        with_collaborator,
+        lambda c: Request("DELETE", f"/v1/collaborators/{c['other']}", token=c["token"]),
+    ),
     Row("start two-factor setup", signed_up, lambda c: Request("POST", "/v1/user/2fa/setup", token=c["token"])),
     Row(
         "enable two-factor",
@@ -271,12 +290,19 @@ def _lose_reply(request: Any) -> AWSResponse:
     raise ReadTimeoutError(endpoint_url=request.url)
 
 
-FAULTS: dict[str, Callable[[Any], AWSResponse]] = {
-    "throttled": _error_reply(400, "ThrottlingException"),
-    "failed": _error_reply(500, "InternalServerError"),
-    "dropped": _drop,
-    "reply lost": _lose_reply,
-}
+# Faults that stop a call before it is applied: to the database they are one and the same, so each
+# call N gets one of them in turn (how each maps to a 503 is tests/unit/test_faults.py's), and the
+# fault that lets the call apply but loses its reply.
+NOT_APPLIED: list[tuple[str, Callable[[Any], AWSResponse]]] = [
+    ("throttled", _error_reply(400, "ThrottlingException")),
+    ("failed", _error_reply(500, "InternalServerError")),
+    ("dropped", _drop),
+]
+REPLY_LOST = ("reply lost", _lose_reply)
+
+
+def faults_at(call: int) -> list[tuple[str, Callable[[Any], AWSResponse]]]:
+    return [NOT_APPLIED[(call - 1) % len(NOT_APPLIED)], REPLY_LOST]
 
 
 class Injector:
@@ -311,6 +337,11 @@ def test_every_fault_at_every_call_leaves_a_whole_state(
 ) -> None:
     monkeypatch.setattr(dynamo, "RETRY_ATTEMPTS", 1)
     dynamo.reset_client()
+    # Cheap password hashing: this suite's subject is DynamoDB's faults, and it signs up hundreds.
+    from argon2 import PasswordHasher
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", lambda: cheap)
     injector = Injector()
 
     def attempt(at: int, fault: Callable[[Any], AWSResponse] | None) -> tuple[Any, Request]:
@@ -328,7 +359,7 @@ def test_every_fault_at_every_call_leaves_a_whole_state(
     assert calls >= 1
     problems = []
     for at in range(1, calls + 1):
-        for kind, fault in FAULTS.items():
+        for kind, fault in faults_at(at):
             reply, request = attempt(at, fault)
             case = f"{kind} at call {at} of {calls}"
             if reply.status == 503:
