@@ -5,7 +5,8 @@ DynamoDB serves about 1,000 writes and 3,000 strongly consistent reads (of items
 index throttles the table's writes. This script feeds the real key functions of the stores
 (chalicelib.store..., chalicelib.services.throttle) one second of the synthetic day's peak:
 
-- 100,000 logins a second (no two-factor), by users drawn from 20 million, from 5 million addresses;
+- 100,000 logins a second (no two-factor), by users drawn from 20 million, from 5 million addresses,
+  each also writing one event to the user's security log (as the events table is meant to hold);
 - 100,000 API-key requests a second (``GET /v1/user``), by 1 million keys of 1,000 owners (a fleet
   of devices, one key each), every key's ``last_used_at`` written at most once per 5 minutes;
 - 10,000 failed logins a second (credential stuffing from 200,000 addresses against real accounts);
@@ -33,13 +34,15 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from chalicelib.config import Settings  # noqa: E402
 from chalicelib.security.api_keys import hash_api_key  # noqa: E402
+from chalicelib.security.ids import new_id  # noqa: E402
 from chalicelib.security.tokens import SESSION  # noqa: E402
 from chalicelib.services.api_keys import LAST_USED_PRECISION  # noqa: E402
-from chalicelib.services.sessions import SessionService  # noqa: E402
+from chalicelib.services.sessions import Origin, SessionService  # noqa: E402
 from chalicelib.services.throttle import ACCOUNT_COUNT_LIFETIME, HOUR, LoginThrottle  # noqa: E402
 from chalicelib.store.expiry import _in_turn  # noqa: E402
 from chalicelib.store.tables import (  # noqa: E402
     API_KEYS,
+    EVENTS,
     EXPIRY_INDEX,
     SESSIONS,
     TABLES,
@@ -48,6 +51,7 @@ from chalicelib.store.tables import (  # noqa: E402
     expiry_attributes,
     expiry_buckets,
     expiry_day,
+    expiry_key,
 )
 from chalicelib.store.users import _user_key, _username_key  # noqa: E402
 
@@ -117,13 +121,19 @@ def simulate(traffic: Traffic, seed: int = 1) -> Load:
             load.read(THROTTLES.name, key)
         return account, now_key, before_key
 
-    # Logins: the session is one new item, with its index entry.
+    # Logins: the session is one new item, with its index entries, and one event.
     for _ in range(traffic.logins):
         user, address = rng.randrange(traffic.users), rng.randrange(traffic.addresses)
         login_reads(user, address)
-        session = sessions._new_session(_user_id(user), SESSION)
+        session = sessions._new_session(_user_id(user), SESSION, Origin(f"10.{address}"), None)
         new = expiry_attributes(SESSIONS, session.session_id, session.expires_at)
         load.expiring_write(SESSIONS.name, session.session_id, None, new)
+        load.write(SESSIONS.name, session.user_id, "by_user")
+        event = {"stream": f"USER#{_user_id(user)}", "event_id": new_id()}  # the store's keys
+        expires = NOW + settings.event_retention_days * 86400
+        load.expiring_write(
+            EVENTS.name, event["stream"], None, expiry_attributes(EVENTS, expiry_key(EVENTS, event), expires)
+        )
 
     # Failed logins: the address's hourly counter (its index entry is written when it is created;
     # its expiry stays the window's) and the account's counter (its expiry moves a day on with
