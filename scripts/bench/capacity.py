@@ -96,8 +96,9 @@ def main() -> None:
     from chalicelib.services import Services, use_services
 
     db_name, url, stop = endpoint("dynamodb-local")
+    kms_url, stop_kms = local_dynamodb.start_moto()  # DynamoDB Local serves no KMS
     try:
-        settings = local_dynamodb.install(Settings(table_prefix="capacity-", jwt_secret="c" * 48), url)
+        settings = local_dynamodb.install(Settings(table_prefix="capacity-", jwt_secret="c" * 48), url, kms_url)
         clock = Clock()
         use_services(Services(settings, clock))
         with Client(app) as client:
@@ -105,6 +106,7 @@ def main() -> None:
             journey(bench)
     finally:
         stop()
+        stop_kms()
     if "--json" in sys.argv:
         print(json.dumps([vars(r) | vars(c) for r, c in zip(bench.results, bench.capacity, strict=True)], indent=1))
         return
