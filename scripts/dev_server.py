@@ -131,7 +131,9 @@ def main() -> None:
                 app.log.exception("scheduled purge failed")
 
     threading.Thread(target=purge_on_schedule, name="purge", daemon=True).start()
-    server = LocalDevServer(app, Config(chalice_stage="dev"), host, port, handler_cls=one_write_handler())
+    server = LocalDevServer(
+        app, Config(chalice_stage="dev"), host, port, handler_cls=one_write_handler(), server_cls=roomy_server()
+    )
 
     # A signal wakes the main thread through a pipe: Python's own C-level handler writes a byte to
     # the wakeup fd whichever thread the kernel delivered the signal to (os.read in the main thread
@@ -162,6 +164,18 @@ def main() -> None:
     sys.stdout.flush()
     # Request threads may still sit on idle keep-alive connections; they hold nothing to save.
     os._exit(0)
+
+
+def roomy_server() -> type:
+    """Chalice's threaded server with room for many waiting connections: socketserver's default
+    listen backlog of 5 resets connections when dozens of clients connect at once (the load test)."""
+    from chalice.local import ThreadedHTTPServer
+
+    class RoomyServer(ThreadedHTTPServer):
+        request_queue_size = 128
+        daemon_threads = True
+
+    return RoomyServer
 
 
 def one_write_handler() -> type:

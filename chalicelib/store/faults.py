@@ -84,7 +84,8 @@ def _on_error(exception: BaseException, **_: Any) -> None:
         raise mapped from exception
 
 
-def install(client: DynamoDBClient) -> None:
-    """Make ``client``'s calls raise ServiceUnavailableError when the database is unavailable."""
-    client.meta.events.register("after-call.dynamodb", _on_reply, unique_id="latchkey-faults-reply")
-    client.meta.events.register("after-call-error.dynamodb", _on_error, unique_id="latchkey-faults-error")
+def install(client: DynamoDBClient | Any, service: str = "dynamodb") -> None:
+    """Make ``client``'s calls raise ServiceUnavailableError when its service is unavailable
+    (``service`` as botocore names its events: ``dynamodb``, ``kms``)."""
+    client.meta.events.register(f"after-call.{service}", _on_reply, unique_id=f"latchkey-faults-reply-{service}")
+    client.meta.events.register(f"after-call-error.{service}", _on_error, unique_id=f"latchkey-faults-error-{service}")

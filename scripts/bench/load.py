@@ -39,7 +39,7 @@ def main() -> int:
                 report_path = Path(tmp, "report.json")
                 locust = [
                     *(sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", host),
-                    *("--users", str(args.users), "--spawn-rate", str(args.users), "--run-time", f"{args.seconds}s"),
+                    *("--users", str(args.users), "--spawn-rate", "10", "--run-time", f"{args.seconds}s"),
                     *("--stop-timeout", "5", "--only-summary", "--loglevel", "WARNING"),
                 ]
                 subprocess.run(

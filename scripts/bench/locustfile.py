@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any
 
 from locust import HttpUser, between, events, task
+from locust.exception import StopUser
 
 PASSWORD = "correct horse battery"
 statuses: Counter[int] = Counter()
@@ -63,9 +64,13 @@ class Member(HttpUser):
             "/v1/signup",
             json={"username": self.username, "email": f"{self.username}@example.com", "password": PASSWORD},
         )
-        self.token = signed.json()["token"] if signed.status_code == 201 else ""
+        if signed.status_code != 201:
+            raise StopUser  # counted once as an error, not again by every task of a user with no account
+        self.token = signed.json()["token"]
         key = self.client.post("/v1/user/api-keys", json={"name": "device"}, headers=self.auth())
-        self.key = key.json()["key"] if key.status_code == 201 else ""
+        if key.status_code != 201:
+            raise StopUser
+        self.key = key.json()["key"]
         friend = "f" + uuid.uuid4().hex[:20]
         made = self.client.post(
             "/v1/signup",
