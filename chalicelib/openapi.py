@@ -18,6 +18,11 @@ Schema = dict[str, Any]
 TIMESTAMP: Schema = {"type": "string", "format": "date-time", "examples": ["2026-11-27T18:00:00Z"]}
 NULLABLE_TIMESTAMP: Schema = {"type": ["string", "null"], "format": "date-time"}
 ROLE: Schema = {"type": "string", "enum": ["owner", "developer", "operator", "observer"]}
+DEVICE_TOKEN: Schema = {
+    "type": "string",
+    "description": "Send it with the next login from this browser or CLI: that login is then judged by this "
+    "device's failures only. Absent while two-factor authentication is still owed.",
+}
 PERMISSION: Schema = {"type": "string", "enum": ["read", "write", "operate", "manage_collaborators", "delete"]}
 
 
@@ -48,9 +53,29 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Token": obj({"token": {"type": "string"}, "expires_at": TIMESTAMP}),
     "LoginReply": obj(
-        {"token": {"type": "string"}, "expires_at": TIMESTAMP, "two_factor_required": {"type": "boolean"}}
+        {
+            "token": {"type": "string"},
+            "expires_at": TIMESTAMP,
+            "two_factor_required": {"type": "boolean"},
+            "device_token": DEVICE_TOKEN,
+        },
+        required=["token", "expires_at", "two_factor_required"],
     ),
-    "SignupReply": obj({"user": ref("User"), "token": {"type": "string"}, "expires_at": TIMESTAMP}),
+    "SignupReply": obj(
+        {"user": ref("User"), "token": {"type": "string"}, "expires_at": TIMESTAMP, "device_token": DEVICE_TOKEN}
+    ),
+    "Session": obj(
+        {
+            "id": {"type": "string"},
+            "created_at": TIMESTAMP,
+            "expires_at": TIMESTAMP,
+            "authenticated_at": TIMESTAMP,
+            "last_used_at": NULLABLE_TIMESTAMP,
+            "address": {"type": ["string", "null"]},
+            "user_agent": {"type": ["string", "null"]},
+            "current": {"type": "boolean"},
+        }
+    ),
     "ApiKey": obj(
         {
             "id": {"type": "string"},
@@ -237,6 +262,11 @@ REPLIES: dict[str, dict[str, Any]] = {
     "login_totp": ok(ref("LoginReply")),
     "get_user": ok(ref("User")),
     "refresh_token": ok(ref("Token")),
+    "reauthenticate": ok(obj({"authenticated_at": TIMESTAMP}), description="The session's new authentication time."),
+    "list_sessions": ok(listing("sessions", "Session"), description="Newest first."),
+    "delete_session": ok(None, 204, "Ended: its token is refused from the next request on."),
+    "logout": ok(None, 204, "The calling session ended."),
+    "revoke_other_sessions": ok(obj({"revoked": {"type": "integer", "minimum": 0}})),
     "create_api_key": ok(ref("ApiKeyCreated"), 201, "The key: shown this once."),
     "list_api_keys": ok(listing("api_keys", "ApiKey"), description="Oldest first."),
     "delete_api_key": ok(None, 204, "Revoked."),

@@ -156,8 +156,15 @@ class Api:
         assert reply.status == 201, reply.body
         return reply
 
-    def login(self, username: str = "alice", password: str = PASSWORD) -> Reply:
-        return self.post("/v1/login", {"username": username, "password": password})
+    def login(self, username: str = "alice", password: str = PASSWORD, device_token: str | None = None) -> Reply:
+        body = {"username": username, "password": password}
+        if device_token is not None:
+            body["device_token"] = device_token
+        return self.post("/v1/login", body)
+
+    def use_address(self, address: str) -> None:
+        """Send the next requests from ``address``, as API Gateway would report the client's."""
+        self.client.http._local_gateway.event_converter.LOCAL_SOURCE_IP = address
 
 
 @pytest.fixture

@@ -19,11 +19,13 @@ if TYPE_CHECKING:
     from chalicelib.services.api_keys import ApiKeyService
     from chalicelib.services.applications import ApplicationService
     from chalicelib.services.auth import AuthService
+    from chalicelib.services.devices import DeviceTokens
     from chalicelib.services.events import EventLog
     from chalicelib.services.purge import PurgeService
     from chalicelib.services.sessions import SessionService
     from chalicelib.services.throttle import HeldSessionLimit, LoginThrottle
     from chalicelib.services.two_factor import TwoFactorService
+    from chalicelib.services.user_sessions import UserSessions
 
 _services: Services | None = None
 
@@ -52,7 +54,7 @@ class Services:
     def throttle(self) -> LoginThrottle:
         from chalicelib.services.throttle import LoginThrottle
 
-        return LoginThrottle(self.settings, self.clock)
+        return LoginThrottle(self.settings, self.clock, self.events)
 
     @cached_property
     def held_session(self) -> HeldSessionLimit:
@@ -70,7 +72,7 @@ class Services:
     def accounts(self) -> AccountService:
         from chalicelib.services.accounts import AccountService
 
-        return AccountService(self.settings, self.clock, self.sessions, self.throttle)
+        return AccountService(self.settings, self.clock, self.sessions, self.throttle, self.events)
 
     @cached_property
     def auth(self) -> AuthService:
@@ -89,6 +91,21 @@ class Services:
         from chalicelib.services.two_factor import TwoFactorService
 
         return TwoFactorService(self.settings, self.clock, self.sessions, self.throttle)
+
+    @cached_property
+    def user_sessions(self) -> UserSessions:
+        from chalicelib.services.user_sessions import UserSessions
+
+        return UserSessions(
+            self.settings, self.clock, self.sessions, self.events, self.held_session, lambda: self.two_factor
+        )
+
+    @cached_property
+    def devices(self) -> DeviceTokens:
+        """Device tokens (``end_all`` on a password change or reset)."""
+        from chalicelib.services.devices import DeviceTokens
+
+        return DeviceTokens(self.settings, self.clock)
 
     @cached_property
     def purge(self) -> PurgeService:

@@ -21,9 +21,9 @@ from chalicelib.errors import (
 )
 from chalicelib.security import totp
 from chalicelib.services.auth import Principal
+from chalicelib.services.events import Actor
 from chalicelib.services.sessions import IssuedToken, SessionService
 from chalicelib.services.throttle import LoginThrottle
-from chalicelib.store import dynamo
 from chalicelib.store.users import SecondFactor, User, UserStore
 
 SETUP_TTL_SECONDS = 600  # a setup not enabled within 10 minutes is forgotten
@@ -117,12 +117,13 @@ class TwoFactorService:
         return codes
 
     def complete_login(
-        self, pending: Principal, code: str | None, recovery_code: str | None, address: str
-    ) -> IssuedToken:
-        """Exchange a pending login token and a TOTP or recovery code for a full session token.
+        self, pending: Principal, code: str | None, recovery_code: str | None, actor: Actor
+    ) -> tuple[IssuedToken, str]:
+        """Exchange a pending login token and a TOTP or recovery code for a full session token and
+        a device token (the one the login came with, if valid, else a new one).
 
         A wrong, used or expired code raises InvalidCredentialsError and counts against the pending
-        token (dead after 5), the account lockout and the address limit. A dead or used pending
+        token (dead after 5) and the login lockouts (services/throttle.py). A dead or used pending
         token raises UnauthorizedError; a locked account or address TooManyRequestsError.
         """
         now = self.clock()
@@ -130,20 +131,28 @@ class TwoFactorService:
         assert session is not None  # a pending principal always carries its session
         if session.failures >= PENDING_LOGIN_MAX_FAILURES:
             raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
-        counters = self.throttle.counters(dynamo.get_many(*self.throttle.refs(user.user_id, address, now)))
-        self.throttle.check(counters, now)
+        address = actor.address or "unknown"
+        attempt = self.throttle.begin(user.user_id, user.user_id, address, pending.device_token)
         secret = user.totp_secret
         factor = self._check(user, secret, code, recovery_code, now) if secret else None
         if factor is None or secret is None or not self.users.spend_second_factor(user.user_id, secret, factor):
-            self.throttle.failed(user.user_id, address, now)
+            self.throttle.failed(attempt, actor, "code")
             if self.sessions.store.add_failure(session.session_id, PENDING_LOGIN_MAX_FAILURES, now) is None:
                 raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
             raise InvalidCredentialsError(LOGIN_CODE_FAILED)
-        token = self.sessions.exchange(session, PENDING_LOGIN_MAX_FAILURES)
+        done = self.throttle.completion(attempt, user.user_id, actor, two_factor=True)
+        token = self.sessions.exchange(session, PENDING_LOGIN_MAX_FAILURES, done.entries)
         if token is None:
             raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
-        self.throttle.succeeded(user.user_id, counters)
-        return token
+        self.throttle.succeeded(attempt)
+        return token, done.device_token
+
+    def prove(self, user: User, code: str | None, recovery_code: str | None) -> bool:
+        """Whether ``code`` or ``recovery_code`` is a right second factor of the user, spending it as
+        at login (re-authentication). Raises 400 naming the field for something that is no code."""
+        secret = _enabled_secret(user)
+        factor = self._check(user, secret, code, recovery_code, self.clock())
+        return factor is not None and self.users.spend_second_factor(user.user_id, secret, factor)
 
     def _check(
         self, user: User, secret: str, code: str | None, recovery_code: str | None, now: int
