@@ -66,6 +66,7 @@ class LoginAttempt:
     counters: LoginCounters
     device_token: str | None = None  # the valid device token the login carries, if any
     extra: list[Any] = field(default_factory=list)  # the other items read in the same round trip
+    stale: list[str] = field(default_factory=list)  # keys of counters read past their expiry
 
     @property
     def device_hash(self) -> str | None:
@@ -136,13 +137,16 @@ class LoginThrottle:
         if device_token is not None and user_id is not None:
             refs += [devices.ref(device_token), self.store.ref(self._device_key(devices.hash(device_token)))]
         values = dynamo.get_many(*refs)
+        # DynamoDB's TTL deletes late: a counter past its expiry is forgotten here, and by ``failed``.
+        stale = [v.key for v in values if isinstance(v, Counter) and v.expires_at <= now]
+        values = [None if isinstance(v, Counter) and v.key in stale else v for v in values]
         account_counter, pair, address_now, address_before = values[:4]
         extra = values[4 : 4 + len(also)]
         valid, device = None, None
         if device_token is not None and user_id is not None and devices.valid(values[-2], user_id, now):
             valid, device = device_token, values[-1]
         counters = LoginCounters(account_counter, pair, address_now, address_before, device)
-        attempt = LoginAttempt(account, user_id, address, now, counters, valid, extra)
+        attempt = LoginAttempt(account, user_id, address, now, counters, valid, extra, stale)
         self.check(attempt)
         return attempt
 
@@ -158,7 +162,7 @@ class LoginThrottle:
             return
         lifted_at = counters.account.lifted_at if counters.account else 0
         pair = counters.account_address
-        if pair and pair.locked_until > now and pair.locked_until - self.settings.login_lockout_seconds >= lifted_at:
+        if pair and pair.locked_until > now and pair.locked_until - self.settings.login_lockout_seconds > lifted_at:
             raise TooManyRequestsError(
                 "Too many failed logins for this account from this address. Try again later.", pair.locked_until - now
             )
@@ -192,6 +196,8 @@ class LoginThrottle:
         now, limit, lockout = attempt.now, self.settings.login_failures_per_account, self.settings.login_lockout_seconds
         expires = now + ACCOUNT_COUNT_LIFETIME
         locked: list[dict[str, Any]] = []
+        for key in attempt.stale:
+            self.store.forget_expired(key, now)
         device_hash = attempt.device_hash
         if device_hash is not None:
             key = self._device_key(device_hash)
@@ -235,7 +241,8 @@ class LoginThrottle:
         counters = attempt.counters
         if counters.account and (counters.account.count or counters.account.locked_until):
             self.store.reset(self._account_key(attempt.account))
-        if counters.account_address:
+        pair = counters.account_address
+        if pair and pair.locked_until <= attempt.now:  # a lockout, once started, runs its course
             self.store.clear(self._account_address_key(attempt.account, attempt.address))
         device_hash = attempt.device_hash
         if counters.device and device_hash is not None:

@@ -59,6 +59,17 @@ class ThrottleStore:
     def clear(self, key: str) -> None:
         dynamo.client().delete_item(TableName=self.table, Key=dynamo.to_item({"key": key}))
 
+    def forget_expired(self, key: str, now: int) -> None:
+        """Delete a counter whose expiry has passed (TTL deletes late), so that counting starts afresh."""
+        dynamo.if_condition_holds(
+            lambda: dynamo.client().delete_item(
+                TableName=self.table,
+                Key=dynamo.to_item({"key": key}),
+                ConditionExpression="expires_at <= :now",
+                ExpressionAttributeValues=dynamo.to_item({":now": now}),
+            )
+        )
+
     def count_unless_locked(self, key: str, now: int, expires_at: int) -> int | None:
         """Add one to a counter unless it is locked at ``now``: one conditional UpdateItem (an atomic
         ADD, so simultaneous failures are each counted once). The new count, or None if locked."""
