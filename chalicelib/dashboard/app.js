@@ -1,12 +1,13 @@
 // The dashboard's entry point: views chosen by the URL's hash (#/login, #/signup,
 // #/preferences/<tab>), the account bar, and the Details tab.
 
-import { api, session, whenSessionEnds } from "./api.js";
+import { api, devices, session, whenSessionEnds } from "./api.js";
 import { $, setText, formatDate, showError } from "./ui.js";
 import * as auth from "./auth.js";
 import * as tokens from "./tokens.js";
 import * as twoFactor from "./twofactor.js";
 import * as applications from "./applications.js";
+import * as reauth from "./reauth.js";
 
 const VIEWS = ["login", "totp", "signup", "preferences"];
 const TITLES = { login: "Log in", totp: "Two-factor authentication", signup: "Sign up" };
@@ -125,8 +126,9 @@ function onTabKey(event) {
   go(`#/preferences/${next}`);
 }
 
-// Signed in (sign-up, login, or a refreshed token): keep the token and open the preferences.
-export async function signedIn(reply, user = null) {
+// Signed in (sign-up or login): keep the token, and the device token for this browser's next
+// login (under the name typed and the username), and open the preferences.
+export async function signedIn(reply, user = null, typedLogin = null) {
   session.save(reply.token, reply.expires_at, user?.username ?? null);
   let known = user;
   try {
@@ -136,6 +138,7 @@ export async function signedIn(reply, user = null) {
     throw error;
   }
   session.save(reply.token, reply.expires_at, known.username);
+  devices.save([typedLogin, known.username, known.email], reply.device_token);
   notify(null);
   go("#/preferences/details");
 }
@@ -159,7 +162,21 @@ function start() {
   twoFactor.init();
   applications.init();
   $(".tabs").addEventListener("keydown", onTabKey);
-  $("#logout").addEventListener("click", () => logOut("You have logged out."));
+  reauth.init();
+  $("#logout").addEventListener("click", async (event) => {
+    // End the session on the server first (its token stops working everywhere), then forget it;
+    // a token the server no longer knows is forgotten all the same.
+    const button = event.currentTarget;
+    button.disabled = true;
+    try {
+      await api.logout();
+    } catch {
+      // Unreachable or already ended: nothing more to end.
+    } finally {
+      button.disabled = false;
+    }
+    logOut("You have logged out.");
+  });
   whenSessionEnds(() => logOut("Your session has ended. Log in again."));
   window.addEventListener("hashchange", route);
   route();

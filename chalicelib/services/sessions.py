@@ -111,6 +111,9 @@ class SessionService:
             authenticated_at=now if authenticated_at is None else authenticated_at,
             address=origin.address,
             user_agent=origin.user_agent,
+            # Issued to a client that just proved itself (or refreshed): its first use. So a new
+            # session's requests cost no write for 5 minutes, like any other's.
+            last_used_at=now,
         )
 
     def _token(self, session: Session, device_token: str | None = None) -> IssuedToken:

@@ -223,4 +223,5 @@ def _item(session: Session) -> dict[str, Any]:
         "authenticated_at": session.authenticated_at,
         "address": session.address,
         "user_agent": session.user_agent,
+        "last_used_at": session.last_used_at,
     } | expiry_attributes(session.expires_at)

@@ -20,7 +20,6 @@ def _claims(token: str) -> dict:
 
 
 def test_get_user_costs_one_dynamodb_round_trip(api: Api, alice: str) -> None:
-    api.get("/v1/user", token=alice)  # the first use records last_used_at (then at most every 5 minutes)
     calls = count_dynamodb_calls()
     assert api.get("/v1/user", token=alice).status == 200
     assert calls == ["BatchGetItem"]

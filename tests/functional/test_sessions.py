@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pyotp
 import pytest
 
+from chalicelib.services import Services
+from chalicelib.store import dynamo
 from tests.conftest import Api, FakeClock, count_dynamodb_calls
 
 
@@ -68,9 +72,10 @@ def test_pending_and_expired_sessions_are_never_listed(api: Api, clock: FakeCloc
 
 def test_last_used_at_is_written_at_most_once_every_5_minutes(api: Api, clock: FakeClock) -> None:
     token = api.signup("alice").body["token"]
+    clock.advance(60)
     other = api.login("alice").body["token"]
-    assert [s["last_used_at"] for s in sessions_of(api, other)] == ["2033-05-18T03:33:20Z", None]
-    used = "2033-05-18T03:33:20Z"
+    issued = ["2033-05-18T03:34:20Z", "2033-05-18T03:33:20Z"]  # issuing a session is its first use
+    assert [s["last_used_at"] for s in sessions_of(api, token)] == issued
     calls = count_dynamodb_calls()
     clock.advance(299)
     assert api.get("/v1/user", token=other).status == 200
@@ -79,17 +84,29 @@ def test_last_used_at_is_written_at_most_once_every_5_minutes(api: Api, clock: F
     calls.clear()
     assert api.get("/v1/user", token=other).status == 200
     assert calls == ["BatchGetItem", "UpdateItem"]
-    assert sessions_of(api, token)[0]["last_used_at"] == "2033-05-18T03:38:20Z" != used
-
-
-def test_get_user_costs_one_round_trip_and_two_on_first_use(api: Api) -> None:
-    token = api.signup("alice").body["token"]
-    calls = count_dynamodb_calls()
-    assert api.get("/v1/user", token=token).status == 200
-    assert calls == ["BatchGetItem", "UpdateItem"]
     calls.clear()
-    assert api.get("/v1/user", token=token).status == 200
+    assert api.get("/v1/user", token=other).status == 200
     assert calls == ["BatchGetItem"]
+    assert sessions_of(api, token)[0]["last_used_at"] == "2033-05-18T03:39:20Z"
+
+
+def test_simultaneous_uses_record_last_used_at_once(api: Api, services: Services, clock: FakeClock) -> None:
+    token = api.signup("alice").body["token"]
+    [listed] = sessions_of(api, token)
+    clock.advance(300)
+    now = clock()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        wrote = list(pool.map(lambda _: services.sessions.store.touch(listed["id"], now, now - 300), range(8)))
+    assert wrote.count(True) == 1
+
+
+def test_recording_a_use_never_recreates_an_ended_session(api: Api, services: Services) -> None:
+    token = api.signup("alice").body["token"]
+    [listed] = sessions_of(api, token)
+    api.post("/v1/user/logout", token=token)
+    assert services.sessions.store.touch(listed["id"], services.clock() + 600, services.clock()) is False
+    table = services.settings.table_name("sessions")
+    assert "Item" not in dynamo.client().get_item(TableName=table, Key=dynamo.to_item({"session_id": listed["id"]}))
 
 
 def test_a_revoked_session_is_refused_on_the_next_request(api: Api) -> None:
