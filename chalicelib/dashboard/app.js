@@ -8,6 +8,7 @@ import * as tokens from "./tokens.js";
 import * as twoFactor from "./twofactor.js";
 import * as applications from "./applications.js";
 import * as reauth from "./reauth.js";
+import * as events from "./events.js";
 
 const VIEWS = ["login", "totp", "signup", "preferences"];
 const TITLES = { login: "Log in", totp: "Two-factor authentication", signup: "Sign up" };
@@ -37,6 +38,7 @@ const TABS = {
   tokens: { title: "Access tokens", show: tokens.show, reset: tokens.reset },
   "2fa": { title: "Two-factor authentication", show: twoFactor.show, reset: twoFactor.reset },
   applications: { title: "Applications", show: applications.show, reset: applications.reset },
+  security: { title: "Security log", show: events.show, reset: events.reset },
 };
 const TAB_ORDER = Object.keys(TABS);
 
@@ -161,6 +163,7 @@ function start() {
   tokens.init();
   twoFactor.init();
   applications.init();
+  events.init();
   $(".tabs").addEventListener("keydown", onTabKey);
   reauth.init();
   $("#logout").addEventListener("click", async (event) => {

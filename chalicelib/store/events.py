@@ -84,8 +84,9 @@ class EventStore:
         """One page of a stream's live events, newest first. Raises dynamo.InvalidCursorError."""
         params = {
             "TableName": self.table,
-            "KeyConditionExpression": "stream = :stream",
+            "KeyConditionExpression": "#stream = :stream",  # STREAM is one of DynamoDB's reserved words
             "FilterExpression": "expires_at > :now",
+            "ExpressionAttributeNames": {"#stream": "stream"},
             "ExpressionAttributeValues": dynamo.to_item({":stream": stream, ":now": now}),
             "ScanIndexForward": False,
             "ConsistentRead": True,
@@ -98,9 +99,10 @@ class EventStore:
         deleted = 0
         for page in dynamo.query_pages(
             TableName=self.table,
-            KeyConditionExpression="stream = :stream",
+            KeyConditionExpression="#stream = :stream",
+            ExpressionAttributeNames={"#stream": "stream"},
             ExpressionAttributeValues=dynamo.to_item({":stream": stream}),
-            ProjectionExpression="stream, event_id",
+            ProjectionExpression="#stream, event_id",
         ):
             keys = [dynamo.from_item(i) for i in page.get("Items", [])]
             dynamo.delete_many(self.table, keys)
