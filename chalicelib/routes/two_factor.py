@@ -62,7 +62,7 @@ def two_factor_recovery_codes(call: Call) -> dict[str, Any]:
 def login_totp(call: Call) -> dict[str, Any]:
     """The second login step: a pending token and a code (or recovery code) for a session token."""
     body = call.body
-    token, device_token = get_services().two_factor.complete_login(
-        call.who, body.get("code"), body.get("recovery_code"), call.actor
+    token = get_services().two_factor.complete_login(
+        call.who, body.get("code"), body.get("recovery_code"), call.address, call.actor
     )
-    return token_view(token) | {"two_factor_required": False, "device_token": device_token}
+    return token_view(token) | {"two_factor_required": False, "device_token": token.device_token}

@@ -84,7 +84,9 @@ class AccountService:
         self.throttle = throttle
         self.events = events or EventLog(settings, clock)
 
-    def signup(self, username: str, email: str, password: str, origin: Origin, actor: Actor) -> SignupResult:
+    def signup(
+        self, username: str, email: str, password: str, origin: Origin, actor: Actor | None = None
+    ) -> SignupResult:
         """Create a user, a first session and a device token. Raises 400 for invalid fields, 409 if taken."""
         check_username(username)
         check_email(email)
@@ -103,12 +105,12 @@ class AccountService:
         except EmailTakenError:
             raise ConflictError("email: this email is already registered") from None
         device_token, device_entry = self.throttle.devices.new(user.user_id)
-        event = self.events.entry(self.events.for_user(user.user_id, "signup", _as(user, actor)))
+        event = self.events.entry(self.events.for_user(user.user_id, "signup", _as(user, actor or _from(origin))))
         token = self.sessions.issue(user.user_id, origin=origin, also=[device_entry, event])
         return SignupResult(user, token, device_token)
 
     def login(
-        self, login: str, password: str, origin: Origin, actor: Actor, device_token: str | None = None
+        self, login: str, password: str, origin: Origin, actor: Actor | None = None, device_token: str | None = None
     ) -> LoginResult:
         """Check a password login, under the brute-force limits (services/throttle.py).
 
@@ -118,6 +120,7 @@ class AccountService:
         TooManyRequestsError.
         """
         address = origin.address or "unknown"
+        actor = actor or _from(origin)
         # Two round trips before the password is checked: the name's claim, then the user, the
         # counters and the device token together.
         user_id = self.users.find_id(login)
@@ -135,6 +138,10 @@ class AccountService:
         token = self.sessions.issue(user.user_id, origin=origin, also=done.entries)
         self.throttle.succeeded(attempt)
         return LoginResult(token, two_factor_required=False, device_token=done.device_token)
+
+
+def _from(origin: Origin) -> Actor:
+    return Actor(address=origin.address, user_agent=origin.user_agent)
 
 
 def _as(user: User, actor: Actor) -> Actor:

@@ -35,6 +35,7 @@ class Origin:
 class IssuedToken:
     token: str
     expires_at: int
+    device_token: str | None = None  # a completed login's device token (see services/devices.py)
 
 
 class SessionService:

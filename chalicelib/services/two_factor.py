@@ -9,7 +9,7 @@ The secret and the codes are never logged.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chalicelib.config import Settings
 from chalicelib.errors import (
@@ -117,10 +117,10 @@ class TwoFactorService:
         return codes
 
     def complete_login(
-        self, pending: Principal, code: str | None, recovery_code: str | None, actor: Actor
-    ) -> tuple[IssuedToken, str]:
-        """Exchange a pending login token and a TOTP or recovery code for a full session token and
-        a device token (the one the login came with, if valid, else a new one).
+        self, pending: Principal, code: str | None, recovery_code: str | None, address: str, actor: Actor | None = None
+    ) -> IssuedToken:
+        """Exchange a pending login token and a TOTP or recovery code for a full session token,
+        with a device token (the one the login came with, if valid, else a new one).
 
         A wrong, used or expired code raises InvalidCredentialsError and counts against the pending
         token (dead after 5) and the login lockouts (services/throttle.py). A dead or used pending
@@ -131,7 +131,7 @@ class TwoFactorService:
         assert session is not None  # a pending principal always carries its session
         if session.failures >= PENDING_LOGIN_MAX_FAILURES:
             raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
-        address = actor.address or "unknown"
+        actor = actor or Actor(user.username, address=address)
         attempt = self.throttle.begin(user.user_id, user.user_id, address, pending.device_token)
         secret = user.totp_secret
         factor = self._check(user, secret, code, recovery_code, now) if secret else None
@@ -145,7 +145,7 @@ class TwoFactorService:
         if token is None:
             raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
         self.throttle.succeeded(attempt)
-        return token, done.device_token
+        return replace(token, device_token=done.device_token)
 
     def prove(self, user: User, code: str | None, recovery_code: str | None) -> bool:
         """Whether ``code`` or ``recovery_code`` is a right second factor of the user, spending it as
