@@ -8,6 +8,7 @@ import * as tokens from "./tokens.js";
 import * as twoFactor from "./twofactor.js";
 import * as applications from "./applications.js";
 import * as reauth from "./reauth.js";
+import * as people from "./people.js";
 import * as events from "./events.js";
 
 const VIEWS = ["login", "totp", "signup", "preferences"];
@@ -38,6 +39,7 @@ const TABS = {
   tokens: { title: "Access tokens", show: tokens.show, reset: tokens.reset },
   "2fa": { title: "Two-factor authentication", show: twoFactor.show, reset: twoFactor.reset },
   applications: { title: "Applications", show: applications.show, reset: applications.reset },
+  people: { title: "People", show: people.show, reset: people.reset },
   security: { title: "Security log", show: events.show, reset: events.reset },
 };
 const TAB_ORDER = Object.keys(TABS);
@@ -163,6 +165,7 @@ function start() {
   tokens.init();
   twoFactor.init();
   applications.init();
+  people.init();
   events.init();
   $(".tabs").addEventListener("keydown", onTabKey);
   reauth.init();

@@ -10,6 +10,7 @@ from chalicelib.errors import ForbiddenError, ReauthenticationRequiredError, Una
 from chalicelib.security.api_keys import PREFIX as API_KEY_PREFIX
 from chalicelib.security.tokens import PENDING, SESSION
 from chalicelib.services.sessions import SessionService
+from chalicelib.store.api_keys import Scope
 from chalicelib.store.sessions import Session
 from chalicelib.store.users import User
 
@@ -27,6 +28,7 @@ class Principal:
     session: Session | None = None  # the stored session, when a session or pending token authenticated the call
     api_key_prefix: str | None = None  # the key's prefix, when an API key authenticated the call
     device_token: str | None = None  # what a pending token carries from its login (see security.tokens)
+    scope: Scope | None = None  # the key's scope: what of the user's access the call may use (None: all)
 
     @property
     def user_id(self) -> str:
@@ -79,4 +81,4 @@ class AuthService:
 
     def _authenticate_api_key(self, credential: str) -> Principal:
         key, user = self._api_keys().authenticate(credential)
-        return Principal(user=user, via=API_KEY, credential_id=key.key_id, api_key_prefix=key.prefix)
+        return Principal(user=user, via=API_KEY, credential_id=key.key_id, api_key_prefix=key.prefix, scope=key.scope)

@@ -119,10 +119,12 @@ class UserSessions:
         now = self.clock()
         factor = "code" if code is not None else "recovery_code" if recovery_code is not None else None
         details = {"second_factor": factor} if user.two_factor_enabled else {}
-        event = self.events.entry(self.events.for_user(user.user_id, "reauthenticated", actor, **details))
+        events = [self.events.for_user(user.user_id, "reauthenticated", actor, **details)]
+        if factor == "recovery_code":
+            events.append(self.events.for_user(user.user_id, "recovery_code.used", actor))
         update = self.store.reauthenticated_entry(session.session_id, user.user_id, now)
         try:
-            dynamo.transact([update, event], on_condition_failure=_ended)
+            dynamo.transact([update, *map(self.events.entry, events)], on_condition_failure=_ended)
         except SessionEndedError:
             raise UnauthorizedError("The token is invalid or has expired.") from None
         self.held_session.succeeded(user.user_id)
