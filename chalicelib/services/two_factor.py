@@ -180,7 +180,12 @@ class TwoFactorService:
         assert session is not None  # a pending principal always carries its session
         if session.failures >= PENDING_LOGIN_MAX_FAILURES:
             raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
-        actor = actor or Actor(user.username, address=address)
+        # The login's actor: the user (the password was right), from where, with no credential yet.
+        actor = (
+            Actor(user.username, None, None, actor.address, actor.user_agent)
+            if actor
+            else Actor(user.username, address=address)
+        )
         attempt = self.throttle.begin(user.user_id, user.user_id, address, pending.device_token)
         stored = user.totp_secret
         factor = self._check(user, stored, code, recovery_code, now) if stored is not None else None
@@ -198,7 +203,9 @@ class TwoFactorService:
                 raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
             raise InvalidCredentialsError(LOGIN_CODE_FAILED)
         done = self.throttle.completion(attempt, user.user_id, actor, two_factor=True)
-        token = self.sessions.exchange(session, PENDING_LOGIN_MAX_FAILURES, done.entries)
+        used = [] if factor.recovery_hash is None else [self.events.for_user(user.user_id, "recovery_code.used", actor)]
+        entries = done.entries + [self.events.entry(e) for e in used]
+        token = self.sessions.exchange(session, PENDING_LOGIN_MAX_FAILURES, entries)
         if token is None:
             raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
         self.throttle.succeeded(attempt)
