@@ -5,21 +5,27 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings
 from chalicelib.errors import ConflictError, InvalidCredentialsError, invalid_field
 from chalicelib.security.ids import new_id
 from chalicelib.security.passwords import hash_password, verify_password
 from chalicelib.security.tokens import PENDING
+from chalicelib.services.passwords import PASSWORD_MAX, PASSWORD_MIN, check_password
 from chalicelib.services.sessions import IssuedToken, Origin, SessionService
 from chalicelib.services.throttle import LoginThrottle
 from chalicelib.store import dynamo
 from chalicelib.store.users import EmailTakenError, User, UsernameTakenError, UserStore
 
+if TYPE_CHECKING:
+    from chalicelib.services.email import EmailService
+
+__all__ = ["PASSWORD_MAX", "PASSWORD_MIN", "AccountService", "check_password"]
+
 USERNAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,31}")
 RESERVED_USERNAMES = frozenset({"root", "admin", "administrator", "system", "support", "me"})
 EMAIL_MAX = 254
-PASSWORD_MIN, PASSWORD_MAX = 10, 128
 LOGIN_FAILED = "The username or password is incorrect."
 USERNAME_RULE = "3-32 characters of letters, digits and underscores, starting with a letter"
 
@@ -54,21 +60,20 @@ def check_email(email: str) -> None:
         raise invalid_field("email", "not a valid email address")
 
 
-def check_password(password: str, username: str, email: str) -> None:
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise invalid_field("password", f"{PASSWORD_MIN}-{PASSWORD_MAX} characters")
-    if password.lower() in (username.lower(), email.lower()):
-        raise invalid_field("password", "must differ from the username and the email")
-
-
 class AccountService:
     def __init__(
-        self, settings: Settings, clock: Callable[[], int], sessions: SessionService, throttle: LoginThrottle
+        self,
+        settings: Settings,
+        clock: Callable[[], int],
+        sessions: SessionService,
+        throttle: LoginThrottle,
+        email: Callable[[], EmailService] | None = None,
     ) -> None:
         self.clock = clock
         self.users = UserStore(settings)
         self.sessions = sessions
         self.throttle = throttle
+        self._email = email  # built on first use: logins never need it
 
     def signup(self, username: str, email: str, password: str, origin: Origin) -> tuple[User, IssuedToken]:
         """Create a user and a first session. Raises 400 for invalid fields, 409 if taken."""
@@ -88,6 +93,8 @@ class AccountService:
             raise ConflictError("username: this username is taken") from None
         except EmailTakenError:
             raise ConflictError("email: this email is already registered") from None
+        if self._email is not None:
+            self._email().signed_up(user)  # the verification mail
         return user, self.sessions.issue(user.user_id, origin=origin)
 
     def login(self, login: str, password: str, origin: Origin) -> LoginResult:

@@ -14,7 +14,14 @@ from enum import Enum
 from typing import Any, Literal
 
 from chalicelib.config import Settings
-from chalicelib.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError, invalid_field
+from chalicelib.errors import (
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    UnauthorizedError,
+    invalid_field,
+)
 from chalicelib.security.ids import new_id
 from chalicelib.services.accounts import USERNAME_PATTERN
 from chalicelib.store import dynamo
@@ -121,9 +128,12 @@ class ApplicationService:
         )
         grant = Grant(app.app_id, caller.user_id, caller.username, OWNER_ROLE, now)
         try:
-            self.apps.create(app, with_entries=[self.grants.put_entry(grant)])
+            # The owner's item must exist: an account being deleted gets no new application.
+            self.apps.create(app, with_entries=[self.grants.put_entry(grant), self.users.exists_check(caller.user_id)])
         except ApplicationNameTakenError:
             raise _name_taken() from None
+        except ApplicationChangedError:
+            raise UnauthorizedError("The account no longer exists.") from None
         return Access(app, grant)
 
     def require(self, caller: User, app_id: str, permission: str) -> Access:

@@ -145,6 +145,15 @@ class TwoFactorService:
         self.throttle.succeeded(user.user_id, counters)
         return token
 
+    def prove_second_factor(self, user: User, code: str | None, recovery_code: str | None) -> bool:
+        """Check and spend a TOTP code or recovery code, as at login (account deletion and
+        re-authentication ask for one). False if it is wrong or already used."""
+        secret = user.totp_secret
+        if secret is None:
+            return False
+        factor = self._check(user, secret, code, recovery_code, self.clock())
+        return factor is not None and self.users.spend_second_factor(user.user_id, secret, factor)
+
     def _check(
         self, user: User, secret: str, code: str | None, recovery_code: str | None, now: int
     ) -> SecondFactor | None:
