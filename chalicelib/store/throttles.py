@@ -110,7 +110,7 @@ class ThrottleStore:
         )
         if new_window is not None:
             return 0
-        got = dynamo.get_many(dynamo.Ref(self.table, {"key": key}, dynamo.from_item))[0] or {}
+        got = dynamo.get_many(dynamo.Ref(self.table, {"key": key}, dict))[0] or {}
         last_at, start, sent = got.get("last_at", 0), got.get("window_start", 0), got.get("sent", 0)
         if last_at > now - gap:
             return max(1, last_at + gap - now)
