@@ -101,9 +101,7 @@ def test_at_most_ten_verification_mails_a_day(api: Api, outbox: Outbox, clock: F
     assert api.post("/v1/user/email/verification", token=session).status == 202
 
 
-def test_simultaneous_verifications_of_one_token_succeed_once(
-    api: Api, outbox: Outbox, services: Services
-) -> None:
+def test_simultaneous_verifications_of_one_token_succeed_once(api: Api, outbox: Outbox, services: Services) -> None:
     api.signup("alice")
     token = outbox.last("alice@example.com").token
     results = race(8, lambda i: services.email.verify(token, Actor(address="192.0.2.1")))
