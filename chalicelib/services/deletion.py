@@ -27,6 +27,7 @@ from chalicelib.errors import ConflictError, InvalidPasswordError, InvalidTotpCo
 from chalicelib.security.passwords import verify_password
 from chalicelib.services.events import EventLog
 from chalicelib.services.mail_tokens import DEVICE, MAIL_KINDS
+from chalicelib.services.passwords import HOUR, reset_account_key
 from chalicelib.services.sessions import SessionService
 from chalicelib.services.throttle import HeldSessionLimit
 from chalicelib.store import dynamo
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 
 WRONG_PASSWORD = "The password is incorrect."  # noqa: S105 - a message, not a password
 WRONG_CODE = "The code is wrong, expired or already used."
-# Counters of the user's own, by key; the hourly ones (password resets) expire within the hour.
+# Counters of the user's own, by key (and the password resets' of this hour and the last).
 _COUNTER_KEYS = ("held#{}", "login-account#{}", "mail-verify#{}", "mail-change#{}")
 
 
@@ -109,8 +110,12 @@ class AccountDeletion:
             else:
                 with contextlib.suppress(GrantMissingError):  # removed meanwhile
                     self.grants.remove(grant.app_id, user_id)
-        for key in _COUNTER_KEYS:
-            self.counters.clear(key.format(user_id))
+        hour = self.clock() // HOUR * HOUR
+        for key in (
+            *(k.format(user_id) for k in _COUNTER_KEYS),
+            *(reset_account_key(user_id, hour - d) for d in (0, HOUR)),
+        ):
+            self.counters.clear(key)
         self.events.forget_user(user_id)
 
     def _owned(self, user_id: str) -> list[Application]:

@@ -54,6 +54,11 @@ def check_password(password: str, username: str, email: str, field: str = "passw
         raise invalid_field(field, "one of the most common passwords, which attackers try first: choose another")
 
 
+def reset_account_key(account: str, window: int) -> str:
+    """The counter of an account's reset requests in the hour that begins at ``window``."""
+    return f"reset-account#{account}#{window}"
+
+
 class PasswordService:
     def __init__(
         self,
@@ -135,7 +140,7 @@ class PasswordService:
         account = user_id or LoginThrottle.unknown_account(email)
         address = actor.address or "unknown"
         by_address = self.counters.increment(f"reset-address#{address}#{window}", expires_at=window + HOUR)
-        by_account = self.counters.increment(f"reset-account#{account}#{window}", expires_at=window + HOUR)
+        by_account = self.counters.increment(reset_account_key(account, window), expires_at=window + HOUR)
         token = new_opaque_token()
         token_hash = hash_opaque_token(token)
         over = (

@@ -98,9 +98,10 @@ class EventStore:
         deleted = 0
         for page in dynamo.query_pages(
             TableName=self.table,
-            KeyConditionExpression="stream = :stream",
+            KeyConditionExpression="#stream = :stream",
+            ExpressionAttributeNames={"#stream": "stream"},  # a reserved word in DynamoDB's expressions
             ExpressionAttributeValues=dynamo.to_item({":stream": stream}),
-            ProjectionExpression="stream, event_id",
+            ProjectionExpression="#stream, event_id",
         ):
             keys = [dynamo.from_item(i) for i in page.get("Items", [])]
             dynamo.delete_many(self.table, keys)
