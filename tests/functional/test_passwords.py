@@ -247,7 +247,8 @@ def test_known_and_unknown_addresses_take_about_the_same_time(api: Api, services
             times.append(time.perf_counter() - started)
     difference = abs(statistics.median(known) - statistics.median(unknown))
     print(
-        f"reset medians: known {statistics.median(known) * 1000:.1f} ms, unknown {statistics.median(unknown) * 1000:.1f} ms"
+        f"reset medians: known {statistics.median(known) * 1000:.1f} ms,"
+        f" unknown {statistics.median(unknown) * 1000:.1f} ms"
     )
     assert statistics.median(unknown) >= services.passwords.reply_floor
     assert difference < 0.025
