@@ -55,7 +55,7 @@ def test_the_policy_names_only_our_tables_indexes_secret_and_log_groups(stage: s
     committed = json.loads(deploy_template.policy_path(stage).read_text())
     settings = deploy_template.stage_settings(stage)
     by_sid = {s["Sid"]: s for s in committed["Statement"]}
-    assert set(by_sid) == {"Tables", "SigningKey", "Logs"}
+    assert set(by_sid) == {"Tables", "SigningKey", "Mail", "Logs"}
     assert all(s["Effect"] == "Allow" and "Condition" not in s for s in committed["Statement"])
     expected = set()
     for table in TABLES:
@@ -66,6 +66,12 @@ def test_the_policy_names_only_our_tables_indexes_secret_and_log_groups(stage: s
     assert by_sid["SigningKey"]["Resource"] == [
         f"arn:aws:secretsmanager:*:*:secret:{deploy_template.secret_name(stage)}-??????"
     ]
+    assert by_sid["Mail"] == {
+        "Sid": "Mail",
+        "Effect": "Allow",
+        "Action": ["ses:SendEmail"],
+        "Resource": [f"arn:aws:ses:*:*:identity/{deploy_template.email_identity(stage)}"],
+    }
     log_groups = f"arn:aws:logs:*:*:log-group:/aws/lambda/latchkey-{stage}"
     assert all(r.startswith(log_groups) for r in by_sid["Logs"]["Resource"])
     assert "*" not in [r for s in committed["Statement"] for r in s["Resource"]]
@@ -73,7 +79,7 @@ def test_the_policy_names_only_our_tables_indexes_secret_and_log_groups(stage: s
 
 def test_the_code_reads_the_signing_secret_and_calls_no_other_service() -> None:
     actions = deploy_template.collect_actions()
-    assert {a for a in actions if not a.startswith("dynamodb:")} == {"secretsmanager:GetSecretValue"}
+    assert {a for a in actions if not a.startswith("dynamodb:")} == {"secretsmanager:GetSecretValue", "ses:SendEmail"}
     # What the store calls today; get_many is GetItem or BatchGetItem, a transaction needs PutItem.
     assert {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:BatchWriteItem"} <= actions
     assert "dynamodb:PutItem" in actions
