@@ -114,6 +114,14 @@ export const api = {
   login: (username, password) => call("POST", "v1/login", { body: { username, password }, token: null }),
   loginSecondStep: (pendingToken, body) => call("POST", "v1/login/totp", { body, token: pendingToken }),
   user: () => call("GET", "v1/user"),
+  verifyEmail: (token) => call("POST", "v1/email/verify", { body: { token }, token: null }),
+  resendVerification: () => call("POST", "v1/user/email/verification"),
+  changeEmail: (email) => call("POST", "v1/user/email", { body: { email } }),
+  changePassword: (body) => call("POST", "v1/user/password", { body }),
+  requestPasswordReset: (email) => call("POST", "v1/password-reset", { body: { email }, token: null }),
+  confirmPasswordReset: (token, newPassword) =>
+    call("POST", "v1/password-reset/confirm", { body: { token, new_password: newPassword }, token: null }),
+  deleteAccount: (body) => call("POST", "v1/user/delete", { body }),
   refreshToken: () => call("POST", "v1/user/refresh-token"),
 
   apiKeys: () => all("v1/user/api-keys", "api_keys"),
