@@ -90,7 +90,7 @@ SCHEMAS["Event"] = obj(
         "type": {"type": "string", "examples": ["login", "api_key.created", "collaborator.added"]},
         "created_at": TIMESTAMP,
         "actor": {"type": ["string", "null"]},
-        "via": {"type": ["string", "null"], "enum": ["session", "api_key", "email", None]},
+        "via": {"enum": ["session", "api_key", "email", None]},
         "api_key_prefix": {"type": ["string", "null"]},
         "address": {"type": ["string", "null"]},
         "user_agent": {"type": ["string", "null"]},
@@ -175,10 +175,7 @@ def body_schema(body: Body) -> Schema:
     """A closed object of the body's fields, with its one-of rules."""
     schema = obj({f.name: field_schema(f) for f in body.fields}, required=[f.name for f in body.fields if f.required])
     if body.exactly_one_of:
-        schema["oneOf"] = [
-            {"required": [name], "properties": {other: False for other in body.exactly_one_of if other != name}}
-            for name in body.exactly_one_of
-        ]
+        schema["oneOf"] = [{"required": [name]} for name in body.exactly_one_of]  # one, not two
     if body.at_most_one_of:
         schema["not"] = {"required": list(body.at_most_one_of)}
     return schema

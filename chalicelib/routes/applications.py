@@ -81,7 +81,9 @@ def put_collaborator(call: Call, id: str, username: str) -> Response:
     return reply(collaborator_view(grant), status=201 if added else 200)
 
 
-@api.route("/v1/applications/{id}/collaborators/{username}", methods=["DELETE"], auth=ANY, status=204, errors=(403,))
+@api.route(
+    "/v1/applications/{id}/collaborators/{username}", methods=["DELETE"], auth=ANY, status=204, errors=(400, 403)
+)
 def remove_collaborator(call: Call, id: str, username: str) -> None:
     """Remove a collaborator (manage_collaborators), or leave an application shared with you."""
     get_services().applications.remove_collaborator(call.who.user, id, username)

@@ -84,8 +84,9 @@ class EventStore:
         """One page of a stream's live events, newest first. Raises dynamo.InvalidCursorError."""
         params = {
             "TableName": self.table,
-            "KeyConditionExpression": "stream = :stream",
+            "KeyConditionExpression": "#stream = :stream",  # STREAM is one of DynamoDB's reserved words
             "FilterExpression": "expires_at > :now",
+            "ExpressionAttributeNames": {"#stream": "stream"},
             "ExpressionAttributeValues": dynamo.to_item({":stream": stream, ":now": now}),
             "ScanIndexForward": False,
             "ConsistentRead": True,
@@ -99,7 +100,7 @@ class EventStore:
         for page in dynamo.query_pages(
             TableName=self.table,
             KeyConditionExpression="#stream = :stream",
-            ExpressionAttributeNames={"#stream": "stream"},  # a reserved word in DynamoDB's expressions
+            ExpressionAttributeNames={"#stream": "stream"},
             ExpressionAttributeValues=dynamo.to_item({":stream": stream}),
             ProjectionExpression="#stream, event_id",
         ):
