@@ -87,13 +87,13 @@ class Services:
     def api_keys(self) -> ApiKeyService:
         from chalicelib.services.api_keys import ApiKeyService
 
-        return ApiKeyService(self.settings, self.clock)
+        return ApiKeyService(self.settings, self.clock, lambda: self.events, lambda: self.applications)
 
     @cached_property
     def two_factor(self) -> TwoFactorService:
         from chalicelib.services.two_factor import TwoFactorService
 
-        return TwoFactorService(self.settings, self.clock, self.sessions, self.throttle)
+        return TwoFactorService(self.settings, self.clock, self.sessions, self.throttle, self.held_session, self.events)
 
     @cached_property
     def purge(self) -> PurgeService:
@@ -105,7 +105,7 @@ class Services:
     def applications(self) -> ApplicationService:
         from chalicelib.services.applications import ApplicationService
 
-        return ApplicationService(self.settings, self.clock)
+        return ApplicationService(self.settings, self.clock, lambda: self.events)
 
     # The life of an account: mail, email verification and change, passwords, deletion.
     @cached_property
