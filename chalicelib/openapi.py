@@ -47,6 +47,7 @@ SCHEMAS: dict[str, Schema] = {
             "id": {"type": "string"},
             "username": {"type": "string"},
             "email": {"type": "string"},
+            "email_verified": {"type": "boolean"},
             "created_at": TIMESTAMP,
             "two_factor_enabled": {"type": "boolean"},
         }
@@ -322,6 +323,18 @@ REPLIES: dict[str, dict[str, Any]] = {
     "offboard_collaborator": ok(obj({"removed_from": {"type": "array", "items": {"type": "string"}}})),
     "list_user_events": ok(listing("events", "Event"), description="Newest first."),
     "list_application_events": ok(listing("events", "Event"), description="Newest first."),
+    "verify_email": ok(
+        obj({"email": {"type": "string"}, "email_verified": {"type": "boolean", "const": True}}),
+        description="The address, now verified (for an address change: the new one, now in force).",
+    ),
+    "resend_verification": ok(obj({}), 202, "A new verification link is on its way; earlier ones stop working."),
+    "change_email": ok(
+        obj({"pending_email": {"type": "string"}}), 202, "A link went to the new address; the old one stays until then."
+    ),
+    "change_password": ok(obj({"other_sessions_ended": {"type": "integer", "minimum": 0}})),
+    "request_password_reset": ok(obj({}), 202, "The same reply whether or not an account has the address."),
+    "confirm_password_reset": ok(None, 204, "The password is changed; every session and device token ended."),
+    "delete_account": ok(None, 204, "The account and everything of it are gone."),
 }
 
 

@@ -10,9 +10,18 @@ import * as applications from "./applications.js";
 import * as reauth from "./reauth.js";
 import * as people from "./people.js";
 import * as events from "./events.js";
+import * as account from "./account.js";
 
-const VIEWS = ["login", "totp", "signup", "preferences"];
-const TITLES = { login: "Log in", totp: "Two-factor authentication", signup: "Sign up" };
+const VIEWS = ["login", "totp", "signup", "forgot", "reset", "verify", "preferences"];
+const TITLES = {
+  login: "Log in",
+  totp: "Two-factor authentication",
+  signup: "Sign up",
+  forgot: "Forgot password",
+  reset: "New password",
+  verify: "Email address",
+};
+const ACCOUNT_VIEWS = ["forgot", "reset", "verify"];
 
 const details = {
   title: "Details",
@@ -25,6 +34,7 @@ const details = {
       setText("#detail-created", formatDate(user.created_at));
       setText("#detail-2fa", user.two_factor_enabled ? "On" : "Off");
       setText("#whoami", user.username);
+      account.showDetails(user);
     } catch (error) {
       showError("#details-error", error);
     }
@@ -73,6 +83,7 @@ function sessionExpired() {
 }
 
 function route() {
+  account.takeMailLink(); // a mailed link opened in a tab already on the dashboard
   if (sessionExpired()) {
     logOut("Your session has ended. Log in again.");
     return;
@@ -84,6 +95,8 @@ function route() {
   if (view === "signup" && !signedIn) return showAuthView("signup");
   if (view === "login" && !signedIn) return showAuthView("login");
   if (view === "totp" && !signedIn && auth.hasPendingLogin()) return showAuthView("totp");
+  if (view === "forgot" && !signedIn) return showAuthView("forgot");
+  if ((view === "reset" || view === "verify") && account.hasLinkToken()) return showAuthView(view);
   history.replaceState(null, "", signedIn ? "#/preferences/details" : "#/login");
   return signedIn ? showPreferences("details") : showAuthView("login");
 }
@@ -91,9 +104,11 @@ function route() {
 function showAuthView(view) {
   showView(view);
   document.title = `${TITLES[view]} · Latchkey`;
-  auth.prepare(view);
+  if (ACCOUNT_VIEWS.includes(view)) account.prepare(view);
+  else auth.prepare(view);
   // The second login step is one field, typed at once: focus it (its label says what it wants).
   if (view === "totp") $("#totp-code").focus();
+  else if (view === "reset") $("#reset-password").focus();
   else focusHeading(view);
 }
 
@@ -161,7 +176,9 @@ function start() {
   if (!location.pathname.endsWith("/")) {
     history.replaceState(null, "", `${location.pathname}/${location.search}${location.hash}`);
   }
+  account.takeMailLink();
   auth.init({ signedIn, notify, go });
+  account.init({ notify, go, logOut });
   tokens.init();
   twoFactor.init();
   applications.init();

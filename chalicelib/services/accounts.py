@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings
 from chalicelib.errors import ConflictError, InvalidCredentialsError, invalid_field
@@ -12,14 +13,19 @@ from chalicelib.security.ids import new_id
 from chalicelib.security.passwords import hash_password, verify_password
 from chalicelib.security.tokens import PENDING
 from chalicelib.services.events import Actor, EventLog
+from chalicelib.services.passwords import PASSWORD_MAX, PASSWORD_MIN, check_password
 from chalicelib.services.sessions import IssuedToken, Origin, SessionService
 from chalicelib.services.throttle import LoginThrottle
 from chalicelib.store.users import EmailTakenError, User, UsernameTakenError, UserStore
 
+if TYPE_CHECKING:
+    from chalicelib.services.email import EmailService
+
+__all__ = ["PASSWORD_MAX", "PASSWORD_MIN", "AccountService", "check_password"]
+
 USERNAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,31}")
 RESERVED_USERNAMES = frozenset({"root", "admin", "administrator", "system", "support", "me"})
 EMAIL_MAX = 254
-PASSWORD_MIN, PASSWORD_MAX = 10, 128
 LOGIN_FAILED = "The username or password is incorrect."
 USERNAME_RULE = "3-32 characters of letters, digits and underscores, starting with a letter"
 
@@ -62,13 +68,6 @@ def check_email(email: str) -> None:
         raise invalid_field("email", "not a valid email address")
 
 
-def check_password(password: str, username: str, email: str) -> None:
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise invalid_field("password", f"{PASSWORD_MIN}-{PASSWORD_MAX} characters")
-    if password.lower() in (username.lower(), email.lower()):
-        raise invalid_field("password", "must differ from the username and the email")
-
-
 class AccountService:
     def __init__(
         self,
@@ -77,12 +76,14 @@ class AccountService:
         sessions: SessionService,
         throttle: LoginThrottle,
         events: EventLog | None = None,
+        email: Callable[[], EmailService] | None = None,
     ) -> None:
         self.clock = clock
         self.users = UserStore(settings)
         self.sessions = sessions
         self.throttle = throttle
         self.events = events or EventLog(settings, clock)
+        self._email = email  # built on first use: logins never need it
 
     def signup(
         self, username: str, email: str, password: str, origin: Origin, actor: Actor | None = None
@@ -104,6 +105,8 @@ class AccountService:
             raise ConflictError("username: this username is taken") from None
         except EmailTakenError:
             raise ConflictError("email: this email is already registered") from None
+        if self._email is not None:
+            self._email().signed_up(user)  # the verification mail
         device_token, device_entry = self.throttle.devices.new(user.user_id)
         event = self.events.entry(self.events.for_user(user.user_id, "signup", _as(user, actor or _from(origin))))
         token = self.sessions.issue(user.user_id, origin=origin, also=[device_entry, event])

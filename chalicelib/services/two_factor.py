@@ -213,7 +213,8 @@ class TwoFactorService:
 
     def prove(self, user: User, code: str | None, recovery_code: str | None) -> bool:
         """Whether ``code`` or ``recovery_code`` is a right second factor of the user, spending it as
-        at login (re-authentication). Raises 400 naming the field for something that is no code."""
+        at login (re-authentication, account deletion). Raises 400 naming the field for something
+        that is no code."""
         stored = _enabled_secret(user)
         factor = self._check(user, stored, code, recovery_code, self.clock())
         replacement = _plain_replacement(user.user_id, stored)

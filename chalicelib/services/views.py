@@ -27,6 +27,7 @@ def user_view(user: User) -> dict[str, Any]:
         "id": user.user_id,
         "username": user.username,
         "email": user.email,
+        "email_verified": user.email_verified,
         "created_at": timestamp(user.created_at),
         "two_factor_enabled": user.two_factor_enabled,
     }

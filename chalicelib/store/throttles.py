@@ -137,6 +137,64 @@ class ThrottleStore:
             )
         )
 
+    def take_slot(self, key: str, now: int, gap: int, per_window: int, window: int) -> int:
+        """Take one slot of a rate limit: at most one every ``gap`` seconds and ``per_window`` within
+        ``window`` seconds of the window's first. Returns 0 if taken, else the seconds to wait.
+
+        One conditional write decides, so simultaneous requests cannot both take the last slot.
+        """
+        names = {"#key": "key", "#sent": "sent"}
+        expiry = expiry_attributes(now + window)
+        # In the current window: one more, if there is room and the last was long enough ago.
+        same_window = dynamo.if_condition_holds(
+            lambda: dynamo.client().update_item(
+                TableName=self.table,
+                Key=dynamo.to_item({"key": key}),
+                UpdateExpression="SET last_at = :now ADD #sent :one",
+                ConditionExpression="window_start > :window_open AND last_at <= :since AND #sent < :max",
+                ExpressionAttributeNames={"#sent": "sent"},
+                ExpressionAttributeValues=dynamo.to_item(
+                    {":now": now, ":since": now - gap, ":window_open": now - window, ":max": per_window, ":one": 1}
+                ),
+            )
+        )
+        if same_window is not None:
+            return 0
+        # No window yet, or the last one is over: this is the first of a new one.
+        new_window = dynamo.if_condition_holds(
+            lambda: dynamo.client().update_item(
+                TableName=self.table,
+                Key=dynamo.to_item({"key": key}),
+                UpdateExpression="SET window_start = :now, last_at = :now, #sent = :one, "
+                "expires_at = :exp, expiry_bucket = :bucket",
+                ConditionExpression=(
+                    "attribute_not_exists(#key) OR (window_start <= :window_open AND last_at <= :since)"
+                ),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=dynamo.to_item(
+                    {":now": now, ":since": now - gap, ":window_open": now - window, ":one": 1}
+                    | {":exp": expiry["expires_at"], ":bucket": expiry["expiry_bucket"]}
+                ),
+            )
+        )
+        if new_window is not None:
+            return 0
+        got = dynamo.get_many(dynamo.Ref(self.table, {"key": key}, dict))[0] or {}
+        last_at, start, sent = got.get("last_at", 0), got.get("window_start", 0), got.get("sent", 0)
+        if last_at > now - gap:
+            return max(1, last_at + gap - now)
+        if sent >= per_window and start > now - window:
+            return max(1, start + window - now)
+        return 1  # changed meanwhile: try again in a moment
+
+    def start_slots(self, key: str, now: int, window: int) -> None:
+        """Record that the first slot of a new window was taken now (sign-up's verification mail)."""
+        expiry = expiry_attributes(now + window)
+        dynamo.client().put_item(
+            TableName=self.table,
+            Item=dynamo.to_item({"key": key, "window_start": now, "last_at": now, "sent": 1} | expiry),
+        )
+
     def lift(self, key: str, now: int, expires_at: int) -> None:
         """Reset a counter and remember ``now`` as the moment its lockouts were lifted."""
         dynamo.client().update_item(
