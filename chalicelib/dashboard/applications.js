@@ -3,6 +3,7 @@
 
 import { api, session } from "./api.js";
 import { $, el, setText, timeEl, showError, submitting, pressing, confirmDialog, clearErrors } from "./ui.js";
+import * as events from "./events.js";
 
 const ROLES = ["developer", "operator", "observer"];
 const ROLE_NAMES = { owner: "Owner", developer: "Developer", operator: "Operator", observer: "Observer" };
@@ -60,10 +61,23 @@ function renderApplications() {
   $("#apps-empty").hidden = applications.length > 0;
 }
 
+// The application's audit log, for those who may manage its collaborators: its latest events.
+async function showActivity(id) {
+  $("#app-activity").hidden = false;
+  showError("#app-activity-error", null);
+  try {
+    const page = await api.applicationEvents(id, 25, null);
+    $("#app-activity-table tbody").replaceChildren(...page.events.map(events.row));
+  } catch (error) {
+    showError("#app-activity-error", error);
+  }
+}
+
 function closeDetail() {
   current = null;
   $("#app-detail").hidden = true;
   $("#collab-table tbody").replaceChildren();
+  $("#app-activity-table tbody").replaceChildren();
 }
 
 async function openDetail(app, focus = true) {
@@ -92,6 +106,8 @@ async function openDetail(app, focus = true) {
   if (focus) setText("#collab-status", "");
   detail.hidden = false;
   if (focus) $("#app-detail-title").focus();
+  if (manages) showActivity(app.id);
+  else $("#app-activity").hidden = true;
   try {
     const collaborators = await api.collaborators(app.id);
     renderCollaborators(collaborators, manages);

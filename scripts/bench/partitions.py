@@ -115,11 +115,12 @@ def simulate(traffic: Traffic, seed: int = 1) -> Load:
         load.read(USERS.name, _username_key(f"user{user}")["pk"])  # GetItem: the username's claim
         load.read(USERS.name, _user_key(_user_id(user))["pk"])  # BatchGetItem: the user and 3 counters
         account = throttle._account_key(_user_id(user))
+        pair = throttle._account_address_key(_user_id(user), f"10.{address}")
         now_key = throttle._address_key(f"10.{address}", window)
         before_key = throttle._address_key(f"10.{address}", window - HOUR)
-        for key in (account, now_key, before_key):
+        for key in (account, pair, now_key, before_key):
             load.read(THROTTLES.name, key)
-        return account, now_key, before_key
+        return account, pair, now_key
 
     # Logins: the session is one new item, with its index entries, and one event.
     for _ in range(traffic.logins):
@@ -136,20 +137,27 @@ def simulate(traffic: Traffic, seed: int = 1) -> Load:
         )
 
     # Failed logins: the address's hourly counter (its index entry is written when it is created;
-    # its expiry stays the window's) and the account's counter (its expiry moves a day on with
-    # every failure, so its index entry moves: two index writes). Every tenth locks the account.
+    # its expiry stays the window's), the account's and the account-and-address counters (their
+    # expiry moves a day on with every failure, so their index entries move: two index writes
+    # each), and a login.failed event. Every tenth locks the account.
     seen_windows: set[str] = set()
     for n in range(traffic.failed_logins):
         user, address = rng.randrange(traffic.users), rng.randrange(traffic.attack_addresses)
-        account, now_key, _ = login_reads(user, address)
+        account, pair, now_key = login_reads(user, address)
         address_expiry = expiry_attributes(THROTTLES, now_key, window + 2 * HOUR)
         load.expiring_write(
             THROTTLES.name, now_key, address_expiry if now_key in seen_windows else None, address_expiry
         )
         seen_windows.add(now_key)
-        before = expiry_attributes(THROTTLES, account, NOW - 60 + ACCOUNT_COUNT_LIFETIME)
+        for key in (pair, account):  # each counter's expiry moves a day on: its index entry moves
+            before = expiry_attributes(THROTTLES, key, NOW - 60 + ACCOUNT_COUNT_LIFETIME)
+            load.expiring_write(
+                THROTTLES.name, key, before, expiry_attributes(THROTTLES, key, NOW + ACCOUNT_COUNT_LIFETIME)
+            )
+        failed = {"stream": f"USER#{_user_id(user)}", "event_id": new_id()}  # login.failed, a real account
+        expires = NOW + settings.event_retention_days * 86400
         load.expiring_write(
-            THROTTLES.name, account, before, expiry_attributes(THROTTLES, account, NOW + ACCOUNT_COUNT_LIFETIME)
+            EVENTS.name, failed["stream"], None, expiry_attributes(EVENTS, expiry_key(EVENTS, failed), expires)
         )
         if n % settings.login_failures_per_account == 0:
             locked = expiry_attributes(THROTTLES, account, NOW + settings.login_lockout_seconds)

@@ -31,7 +31,6 @@ from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from chalicelib.config import Settings
 from chalicelib.security import passwords
-from chalicelib.services import get_services
 from chalicelib.store import dynamo
 from tests.conftest import PASSWORD, Api, FakeClock
 
@@ -94,13 +93,11 @@ def with_collaborator(api: Api, clock: FakeClock) -> Context:
 
 
 def with_failures(count: int) -> Callable[[Api, FakeClock], Context]:
-    """A user with ``count`` failed logins counted (by the throttle itself: no password hashing)."""
-
     def setup(api: Api, clock: FakeClock) -> Context:
         clock.advance(2 * 3600)  # a fresh hourly window for the address's failures
         ctx = user(api)
         for _ in range(count):
-            get_services().throttle.failed(ctx["user_id"], "192.0.2.1", clock())
+            assert api.login(ctx["username"], "wrong password").status == 401
         return ctx
 
     return setup
@@ -123,6 +120,23 @@ def with_two_factor(api: Api, clock: FakeClock) -> Context:
 def with_pending_login(api: Api, clock: FakeClock) -> Context:
     ctx = with_two_factor(api, clock)
     return ctx | {"pending": api.login(ctx["username"]).body["token"]}
+
+
+def with_two_sessions(api: Api, clock: FakeClock) -> Context:
+    ctx = user(api)
+    assert api.login(ctx["username"]).status == 200
+    return ctx
+
+
+def with_everything(api: Api, clock: FakeClock) -> Context:
+    """A user with an API key, a second session, and a place on another user's application."""
+    owner, member = user(api), user(api)
+    app = api.post("/v1/applications", {"name": "fleet"}, token=owner["token"]).body["id"]
+    path = f"/v1/applications/{app}/collaborators/{member['username']}"
+    assert api.call("PUT", path, {"role": "observer"}, owner["token"]).status == 201
+    assert api.post("/v1/user/api-keys", {"name": "k"}, token=member["token"]).status == 201
+    assert api.login(member["username"]).status == 200
+    return member
 
 
 def nothing(api: Api, _: FakeClock) -> Context:
@@ -155,7 +169,7 @@ ROWS = [
         "failed login that locks the account",
         with_failures(9),
         lambda c: Request("POST", "/v1/login", {"username": c["username"], "password": "wrong"}),
-        frozenset({401}),
+        frozenset({401, 429}),
     ),
     Row("refresh the token", signed_up, lambda c: Request("POST", "/v1/user/refresh-token", token=c["token"])),
     Row(
@@ -229,6 +243,33 @@ ROWS = [
         "remove someone from every application",
         with_collaborator,
         lambda c: Request("DELETE", f"/v1/collaborators/{c['other']}", token=c["token"]),
+    ),
+    Row("log out", signed_up, lambda c: Request("POST", "/v1/user/logout", token=c["token"]), frozenset({204})),
+    Row(
+        "revoke the other sessions",
+        with_two_sessions,
+        lambda c: Request("POST", "/v1/user/sessions/revoke-others", token=c["token"]),
+    ),
+    Row(
+        "change the password",
+        signed_up,
+        lambda c: Request(
+            "POST",
+            "/v1/user/password",
+            {"current_password": PASSWORD, "new_password": "another horse battery"},
+            c["token"],
+        ),
+    ),
+    Row(
+        "reauthenticate",
+        signed_up,
+        lambda c: Request("POST", "/v1/user/reauthenticate", {"password": PASSWORD}, c["token"]),
+    ),
+    Row(
+        "delete the account",
+        with_everything,
+        lambda c: Request("POST", "/v1/user/delete", {"password": PASSWORD}, c["token"]),
+        frozenset({204}),
     ),
     Row("start two-factor setup", signed_up, lambda c: Request("POST", "/v1/user/2fa/setup", token=c["token"])),
     Row(
@@ -331,7 +372,21 @@ def send(api: Api, request: Request) -> Any:
     return api.call(request.method, request.path, request.body, token=request.token)
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+# Account deletion deletes the user (and frees its names) first, then its sessions, keys, tokens,
+# grants and counters: a request dying after the first step leaves those behind, records of a user
+# who no longer exists (services/deletion.py says so), and nothing finishes them. Found by this
+# suite; the fix is deletion's own (a tombstone in the user's transaction that the purge finds and
+# finishes, as deleted applications have). Strict: this turns red once that lands.
+KNOWN_LEFTOVERS = {"delete the account": "a dying account deletion leaves records of the deleted user"}
+CASES = [
+    pytest.param(r, id=r.name, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_LEFTOVERS[r.name])])
+    if r.name in KNOWN_LEFTOVERS
+    else pytest.param(r, id=r.name)
+    for r in ROWS
+]
+
+
+@pytest.mark.parametrize("row", CASES)
 def test_every_fault_at_every_call_leaves_a_whole_state(
     row: Row, api: Api, settings: Settings, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -357,7 +412,7 @@ def test_every_fault_at_every_call_leaves_a_whole_state(
     assert reply.status in row.ok, reply.body
     calls = injector.attempts
     assert calls >= 1
-    problems = []
+    problems: list[str] = []
     for at in range(1, calls + 1):
         for kind, fault in faults_at(at):
             reply, request = attempt(at, fault)
@@ -372,4 +427,4 @@ def test_every_fault_at_every_call_leaves_a_whole_state(
             again = send(api, request)
             if again.status >= 500:
                 problems.append(f"{case}: sent again, {again.status} {again.body}")
-    assert problems == []
+            assert problems == []  # the first case that goes wrong, with every problem it left

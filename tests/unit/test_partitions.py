@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "bench"
 
 import partitions
 
-from chalicelib.store.tables import EXPIRY_INDEX, SESSIONS, THROTTLES
+from chalicelib.store.tables import EVENTS, EXPIRY_INDEX, SESSIONS, THROTTLES
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +35,10 @@ def test_the_expiry_shards_carry_a_day_of_logins_and_failures(
     # 100,000 session writes a second over 128 shards: ~781 each; unsharded, one key would take them all.
     assert 100_000 / SESSIONS.expiry_shards <= sessions.writes < partitions.WRITE_LIMIT
     assert sessions.write_key.startswith("2033-05-25#")  # the day a week-long session expires
-    # Up to 3 index writes per failed login (address counter, account counter moving) over 64 shards.
-    assert 200 < rows[THROTTLES.name, EXPIRY_INDEX].writes < partitions.WRITE_LIMIT / 2
+    # Up to 5 index writes per failed login (the address's counter, the account's and the account and
+    # address's moving) over 64 shards; and an event per login and failed login over 128.
+    assert 10_000 * 4 / THROTTLES.expiry_shards < rows[THROTTLES.name, EXPIRY_INDEX].writes < partitions.WRITE_LIMIT
+    assert 110_000 / EVENTS.expiry_shards < rows[EVENTS.name, EXPIRY_INDEX].writes < partitions.WRITE_LIMIT
 
 
 def test_one_api_key_shared_by_a_fleet_concentrates_its_reads_by_design() -> None:
