@@ -8,13 +8,13 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent
 
 from chalicelib.logs import log_event
-from chalicelib.routes import api_keys, applications, dashboard, health, login, two_factor, user
+from chalicelib.routes import API_BLUEPRINTS, dashboard
 from chalicelib.services import get_services
 from chalicelib.web import error_middleware
 
 app = Chalice(app_name="latchkey")
 app.register_middleware(error_middleware, "http")
-for blueprint in (health.bp, login.bp, user.bp, api_keys.bp, two_factor.bp, applications.bp):
+for blueprint in API_BLUEPRINTS:
     app.register_blueprint(blueprint)
 app.register_blueprint(dashboard.bp)
 

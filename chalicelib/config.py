@@ -25,6 +25,12 @@ class Settings:
     dynamodb_endpoint: str = ""
     aws_region: str = "us-east-1"
     purge_lookback_days: int = 8
+    reauth_max_age_seconds: int = 3600
+    event_retention_days: int = 90
+    password_resets_per_address_per_hour: int = 100
+    mail_dir: str = ".cache/mail"
+    public_url: str = "http://127.0.0.1:8000"
+    email_from: str = ""
 
     def table_name(self, table: str) -> str:
         return self.table_prefix + table
@@ -55,6 +61,14 @@ class Settings:
             dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT", ""),
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.aws_region,
             purge_lookback_days=number("PURGE_LOOKBACK_DAYS", defaults.purge_lookback_days),
+            reauth_max_age_seconds=number("REAUTH_MAX_AGE_SECONDS", defaults.reauth_max_age_seconds),
+            event_retention_days=number("EVENT_RETENTION_DAYS", defaults.event_retention_days),
+            password_resets_per_address_per_hour=number(
+                "PASSWORD_RESETS_PER_ADDRESS_PER_HOUR", defaults.password_resets_per_address_per_hour
+            ),
+            mail_dir=env.get("MAIL_DIR") or defaults.mail_dir,
+            public_url=(env.get("PUBLIC_URL") or defaults.public_url).rstrip("/"),
+            email_from=env.get("EMAIL_FROM", ""),
         )
 
 

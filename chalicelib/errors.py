@@ -36,6 +36,10 @@ class InvalidTotpCodeError(ApiError):
     status = 400
 
 
+class InvalidPasswordError(ApiError):
+    status = 400
+
+
 class UnauthorizedError(ApiError):
     status = 401
 
@@ -45,6 +49,10 @@ class InvalidCredentialsError(ApiError):
 
 
 class ForbiddenError(ApiError):
+    status = 403
+
+
+class ReauthenticationRequiredError(ApiError):
     status = 403
 
 
@@ -60,6 +68,19 @@ class TooManyRequestsError(ApiError):
     status = 429
 
     def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ServiceUnavailableError(ApiError):
+    """The database throttled or did not answer, and retries ran out; nothing was half-done."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
         super().__init__(message)
         self.retry_after = max(1, int(retry_after))
 

@@ -1,12 +1,17 @@
 """The API reference: an OpenAPI 3.1 document of every route, served at GET /v1/openapi.json.
 
-It is written as data with a few helpers for what repeats (errors, lists, bodies). Tests check
-that its paths and methods equal the app's routes, both ways.
+The operations, their credentials, request bodies, parameters and error statuses are generated
+from the routes' own declarations (``web.DECLARATIONS``); this module adds only what cannot be
+derived from them: the reply schemas, the texts, and the links between operations.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
+
+from chalicelib.web import DECLARATIONS, NONE, SESSION, Body, Declaration, Field
 
 Schema = dict[str, Any]
 
@@ -14,8 +19,6 @@ TIMESTAMP: Schema = {"type": "string", "format": "date-time", "examples": ["2026
 NULLABLE_TIMESTAMP: Schema = {"type": ["string", "null"], "format": "date-time"}
 ROLE: Schema = {"type": "string", "enum": ["owner", "developer", "operator", "observer"]}
 PERMISSION: Schema = {"type": "string", "enum": ["read", "write", "operate", "manage_collaborators", "delete"]}
-TOTP_CODE: Schema = {"type": "string", "minLength": 1, "maxLength": 16, "examples": ["123456"]}
-RECOVERY_CODE: Schema = {"type": "string", "minLength": 1, "maxLength": 64}
 
 
 def obj(properties: dict[str, Schema], required: list[str] | None = None) -> Schema:
@@ -30,13 +33,6 @@ def obj(properties: dict[str, Schema], required: list[str] | None = None) -> Sch
 
 def ref(name: str) -> Schema:
     return {"$ref": f"#/components/schemas/{name}"}
-
-
-def string(min_length: int = 0, max_length: int | None = None, **extra: Any) -> Schema:
-    schema: Schema = {"type": "string", "minLength": min_length} | extra
-    if max_length is not None:
-        schema["maxLength"] = max_length
-    return schema
 
 
 SCHEMAS: dict[str, Schema] = {
@@ -87,16 +83,31 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "RecoveryCodes": {"type": "array", "items": {"type": "string"}, "minItems": 10, "maxItems": 10},
 }
+SCHEMAS["Event"] = obj(
+    {
+        "id": {"type": "string"},
+        "type": {"type": "string", "examples": ["login", "api_key.created", "collaborator.added"]},
+        "created_at": TIMESTAMP,
+        "actor": {"type": ["string", "null"]},
+        "via": {"enum": ["session", "api_key", "email", None]},
+        "api_key_prefix": {"type": ["string", "null"]},
+        "address": {"type": ["string", "null"]},
+        "user_agent": {"type": ["string", "null"]},
+        "details": {"type": "object"},
+    }
+)
 SCHEMAS["ApiKeyCreated"] = obj(SCHEMAS["ApiKey"]["properties"] | {"key": {"type": "string", "pattern": "^lk_"}})
 
 _ERROR_TEXT = {
     400: "Invalid input; the message names the field.",
     401: "Credential missing, malformed, expired, revoked, or of the wrong kind for this route.",
-    403: "Authenticated, but this credential or role may not do this.",
+    403: "Authenticated, but this credential, its scope or the role may not do this; or the route needs a "
+    "recent authentication (ReauthenticationRequiredError).",
     404: "No such resource, or the caller may not know that it exists.",
     409: "A unique name is taken, or the resource is in the wrong state.",
     415: "The body is not JSON.",
     429: "Too many attempts; wait as Retry-After says.",
+    503: "The database is throttling or unreachable; nothing was half-done. Try again after Retry-After.",
 }
 
 
@@ -105,7 +116,7 @@ def error(status: int) -> dict[str, Any]:
         "description": _ERROR_TEXT[status],
         "content": {"application/json": {"schema": ref("Error")}},
     }
-    if status == 429:
+    if status in (429, 503):
         response["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
     return response
 
@@ -114,10 +125,6 @@ def ok(schema: Schema | None, status: int = 200, description: str = "Success.") 
     if schema is None:
         return {str(status): {"description": description}}
     return {str(status): {"description": description, "content": {"application/json": {"schema": schema}}}}
-
-
-def body(schema: Schema) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 def listing(name: str, item: str) -> Schema:
@@ -140,221 +147,123 @@ def path_parameter(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
 
 
-def operation(
-    summary: str,
-    responses: dict[str, Any],
-    errors: tuple[int, ...],
-    auth: str | None = "session or API key",
-    request: Schema | None = None,
-    parameters: list[dict[str, Any]] | None = None,
-    operation_id: str | None = None,
-) -> dict[str, Any]:
-    """One operation. ``auth`` says which credential it takes (None: none)."""
-    op: dict[str, Any] = {"summary": summary, "operationId": operation_id or summary, "responses": dict(responses)}
-    if auth:
-        op["security"] = [{"bearer": []}]
-        op["description"] = f"Credential: {auth}."
+def field_schema(f: Field) -> Schema:
+    """The JSON Schema of one declared field: the rules the parser enforces, no more, no less."""
+    if isinstance(f.type, Body):
+        schema = body_schema(f.type)
     else:
+        schema = {"type": _JSON_TYPES[f.type]}
+        if f.type is str and (f.min_length is not None or f.max_length is not None):
+            schema |= {"minLength": f.min_length or 0} | _some(maxLength=f.max_length)
+        if f.type is list:
+            schema |= {"items": field_schema(f.item) if f.item else {}}
+            schema |= _some(minItems=f.min_length, maxItems=f.max_length)
+        schema |= _some(pattern=f.pattern, minimum=f.minimum, maximum=f.maximum)
+        if f.enum is not None:
+            schema["enum"] = list(f.enum)
+        if f.date_time:
+            schema |= {"format": "date-time", "examples": ["2026-11-27T18:00:00Z"]}
+    if f.nullable:
+        if "$ref" in schema or "oneOf" in schema or "enum" in schema:
+            return {"oneOf": [schema, {"type": "null"}]}
+        schema["type"] = [schema["type"], "null"]
+    return schema
+
+
+def body_schema(body: Body) -> Schema:
+    """A closed object of the body's fields, with its one-of rules."""
+    schema = obj({f.name: field_schema(f) for f in body.fields}, required=[f.name for f in body.fields if f.required])
+    if body.exactly_one_of:
+        schema["oneOf"] = [{"required": [name]} for name in body.exactly_one_of]  # one, not two
+    if body.at_most_one_of:
+        schema["not"] = {"required": list(body.at_most_one_of)}
+    return schema
+
+
+def _some(**values: Any) -> Schema:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+_JSON_TYPES = {str: "string", int: "integer", bool: "boolean", list: "array"}
+
+
+def operation(declaration: Declaration) -> dict[str, Any]:
+    """The OpenAPI operation of a declared route."""
+    d = declaration
+    op: dict[str, Any] = {
+        "summary": d.summary,
+        "operationId": d.operation_id,
+        "responses": dict(REPLIES[d.operation_id]),
+    }
+    errors = set(d.errors)
+    if d.credential is NONE:
         op["security"] = []
-    if request is not None:
-        op["requestBody"] = body(request)
-        errors = (*errors, 415)
+    else:
+        op["security"] = [{"bearer": []}]
+        op["x-credential"] = d.credential.value
+        errors |= {401} | ({403} if d.credential is SESSION else set())
+        op["description"] = f"Credential: {d.credential.value}."
+    if d.recent:
+        op["x-recent-authentication"] = True
+        op["description"] += " Needs a recent authentication (403 ReauthenticationRequiredError otherwise)."
+        errors.add(403)
+    parameters = [path_parameter(name) for name in re.findall(r"\{(\w+)\}", d.path)]
+    if parameters:
+        errors.add(404)
+    if d.paged:
+        parameters += PAGE_PARAMETERS
+        errors.add(400)
     if parameters:
         op["parameters"] = parameters
-    for status in sorted(set(errors)):
+    if d.body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_schema(d.body)}}}
+        errors |= {400, 415}
+    if d.credential is not NONE or d.body is not None:
+        errors.add(503)  # every route that reads or writes the database
+    for status in sorted(errors):
         op["responses"][str(status)] = error(status)
     return op
 
 
-# What the app accepts, or more (never less): one @, a local part, dot-separated non-empty domain
-# labels, no spaces or control characters.
-EMAIL = string(5, 254, pattern="^[^@\\x00-\\x20]+@[^@\\x00-\\x20.]+(\\.[^@\\x00-\\x20.]+)+$")
-USERNAME = string(3, 32, pattern="^[A-Za-z][A-Za-z0-9_]*$")
-PASSWORD = string(10, 128)
-APP_NAME = string(1, 64, pattern="^[A-Za-z0-9_-]+$")
-DESCRIPTION = {"type": "string", "maxLength": 256}
-SESSION = "session token"
-ANY = "session token or API key"
-CODE = obj({"code": TOTP_CODE})
-CODE_OR_RECOVERY = {
-    "oneOf": [obj({"code": TOTP_CODE}), obj({"recovery_code": RECOVERY_CODE})],
-}
-APP_ID = [path_parameter("id")]
-COLLABORATOR = [path_parameter("id"), path_parameter("username")]
-
-PATHS: dict[str, dict[str, Any]] = {
-    "/": {
-        "get": {
-            "summary": "dashboard",
-            "operationId": "dashboard",
-            "security": [],
-            "responses": {"200": {"description": "The dashboard page.", "content": {"text/html": {}}}},
-        },
-    },
-    "/v1/health": {
-        "get": operation("health", ok(obj({"status": {"type": "string", "const": "ok"}})), (), auth=None),
-    },
-    "/v1/openapi.json": {
-        "get": operation("openapi", ok({"type": "object"}), (), auth=None, operation_id="openapi"),
-    },
-    "/v1/signup": {
-        "post": operation(
-            "signup",
-            ok(ref("SignupReply"), 201, "The user and a session token."),
-            (400, 409),
-            auth=None,
-            request=obj({"username": USERNAME, "email": EMAIL, "password": PASSWORD}),
-        ),
-    },
-    "/v1/login": {
-        "post": operation(
-            "login",
-            ok(ref("LoginReply"), description="A session token, or a pending one when two-factor is on."),
-            (400, 401, 429),
-            auth=None,
-            request=obj({"username": string(1, 254), "password": string(1, 128)}),
-        ),
-    },
-    "/v1/login/totp": {
-        "post": operation(
-            "login_totp",
-            ok(ref("LoginReply")),
-            (400, 401, 429),
-            auth="pending login token",
-            request=CODE_OR_RECOVERY,
-        ),
-    },
-    "/v1/user": {"get": operation("get_user", ok(ref("User")), (401,), auth=ANY)},
-    "/v1/user/refresh-token": {
-        "post": operation("refresh_token", ok(ref("Token")), (401, 403), auth=SESSION),
-    },
-    "/v1/user/api-keys": {
-        "post": operation(
-            "create_api_key",
-            ok(ref("ApiKeyCreated"), 201, "The key: shown this once."),
-            (400, 401, 403),
-            auth=SESSION,
-            request=obj(
-                {
-                    "name": string(1, 64),
-                    "description": {"type": ["string", "null"], "maxLength": 256},
-                    "expires_at": NULLABLE_TIMESTAMP,
-                },
-                required=["name"],
-            ),
-        ),
-        "get": operation(
-            "list_api_keys",
-            ok(listing("api_keys", "ApiKey"), description="Oldest first."),
-            (400, 401),
-            auth=ANY,
-            parameters=PAGE_PARAMETERS,
-        ),
-    },
-    "/v1/user/api-keys/{id}": {
-        "delete": operation(
-            "delete_api_key", ok(None, 204, "Revoked."), (401, 403, 404), auth=SESSION, parameters=APP_ID
-        ),
-    },
-    "/v1/user/api-keys/batch-delete": {
-        "post": operation(
-            "batch_delete_api_keys",
-            ok(
-                obj(
-                    {
-                        "deleted": {"type": "array", "items": {"type": "string"}},
-                        "not_found": {"type": "array", "items": {"type": "string"}},
-                    }
-                )
-            ),
-            (400, 401, 403),
-            auth=SESSION,
-            request=obj({"ids": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 100}}),
-        ),
-    },
-    "/v1/user/2fa": {"get": operation("two_factor_status", ok(ref("TwoFactorStatus")), (401, 403), auth=SESSION)},
-    "/v1/user/2fa/setup": {
-        "post": operation(
-            "two_factor_setup",
-            ok(obj({"secret": {"type": "string"}, "otpauth_uri": {"type": "string"}, "qr_svg": {"type": "string"}})),
-            (401, 403, 409),
-            auth=SESSION,
-        ),
-    },
-    "/v1/user/2fa/enable": {
-        "post": operation(
-            "two_factor_enable",
-            ok(obj({"enabled": {"type": "boolean", "const": True}, "recovery_codes": ref("RecoveryCodes")})),
-            (400, 401, 403, 409),
-            auth=SESSION,
-            request=CODE,
-        ),
-    },
-    "/v1/user/2fa/disable": {
-        "post": operation(
-            "two_factor_disable",
-            ok(obj({"enabled": {"type": "boolean", "const": False}})),
-            (400, 401, 403, 409),
-            auth=SESSION,
-            request=CODE_OR_RECOVERY,
-        ),
-    },
-    "/v1/user/2fa/recovery-codes": {
-        "post": operation(
-            "two_factor_recovery_codes",
-            ok(obj({"recovery_codes": ref("RecoveryCodes")})),
-            (400, 401, 403, 409),
-            auth=SESSION,
-            request=CODE,
-        ),
-    },
-    "/v1/applications": {
-        "post": operation(
-            "create_application",
-            ok(ref("Application"), 201),
-            (400, 401, 409),
-            request=obj(
-                {"name": APP_NAME, "description": {"type": ["string", "null"], "maxLength": 256}}, required=["name"]
-            ),
-        ),
-        "get": operation(
-            "list_applications",
-            ok(listing("applications", "Application"), description="Owned and shared alike."),
-            (400, 401),
-            parameters=PAGE_PARAMETERS,
-        ),
-    },
-    "/v1/applications/{id}": {
-        "get": operation("get_application", ok(ref("Application")), (401, 404), parameters=APP_ID),
-        "patch": operation(
-            "update_application",
-            ok(ref("Application")),
-            (400, 401, 403, 404, 409),
-            request=obj({"name": APP_NAME, "description": {"type": ["string", "null"], "maxLength": 256}}, required=[]),
-            parameters=APP_ID,
-        ),
-        "delete": operation("delete_application", ok(None, 204, "Deleted."), (401, 403, 404), parameters=APP_ID),
-    },
-    "/v1/applications/{id}/collaborators": {
-        "get": operation(
-            "list_collaborators",
-            ok(listing("collaborators", "Collaborator"), description="The owner is not listed."),
-            (400, 401, 404),
-            parameters=APP_ID + PAGE_PARAMETERS,
-        ),
-    },
-    "/v1/applications/{id}/collaborators/{username}": {
-        "put": operation(
-            "put_collaborator",
-            ok(ref("Collaborator"), 201, "Added.") | ok(ref("Collaborator"), 200, "Already a collaborator."),
-            (400, 401, 403, 404),
-            request=obj({"role": {"type": "string", "enum": ["developer", "operator", "observer"]}}),
-            parameters=COLLABORATOR,
-        ),
-        "delete": operation(
-            "remove_collaborator", ok(None, 204, "Removed."), (400, 401, 403, 404), parameters=COLLABORATOR
-        ),
-    },
+# The reply of each operation, by operationId: what the declarations cannot say.
+REPLIES: dict[str, dict[str, Any]] = {
+    "health": ok(obj({"status": {"type": "string", "const": "ok"}})),
+    "openapi": ok({"type": "object"}),
+    "signup": ok(ref("SignupReply"), 201, "The user and a session token."),
+    "login": ok(ref("LoginReply"), description="A session token, or a pending one when two-factor is on."),
+    "login_totp": ok(ref("LoginReply")),
+    "get_user": ok(ref("User")),
+    "refresh_token": ok(ref("Token")),
+    "create_api_key": ok(ref("ApiKeyCreated"), 201, "The key: shown this once."),
+    "list_api_keys": ok(listing("api_keys", "ApiKey"), description="Oldest first."),
+    "delete_api_key": ok(None, 204, "Revoked."),
+    "batch_delete_api_keys": ok(
+        obj(
+            {
+                "deleted": {"type": "array", "items": {"type": "string"}},
+                "not_found": {"type": "array", "items": {"type": "string"}},
+            }
+        )
+    ),
+    "two_factor_status": ok(ref("TwoFactorStatus")),
+    "two_factor_setup": ok(
+        obj({"secret": {"type": "string"}, "otpauth_uri": {"type": "string"}, "qr_svg": {"type": "string"}})
+    ),
+    "two_factor_enable": ok(
+        obj({"enabled": {"type": "boolean", "const": True}, "recovery_codes": ref("RecoveryCodes")})
+    ),
+    "two_factor_disable": ok(obj({"enabled": {"type": "boolean", "const": False}})),
+    "two_factor_recovery_codes": ok(obj({"recovery_codes": ref("RecoveryCodes")})),
+    "create_application": ok(ref("Application"), 201),
+    "list_applications": ok(listing("applications", "Application"), description="Owned and shared alike."),
+    "get_application": ok(ref("Application")),
+    "update_application": ok(ref("Application")),
+    "delete_application": ok(None, 204, "Deleted."),
+    "list_collaborators": ok(listing("collaborators", "Collaborator"), description="The owner is not listed."),
+    "put_collaborator": ok(ref("Collaborator"), 201, "Added.") | ok(ref("Collaborator"), 200, "Already one."),
+    "remove_collaborator": ok(None, 204, "Removed."),
+    "list_user_events": ok(listing("events", "Event"), description="Newest first."),
+    "list_application_events": ok(listing("events", "Event"), description="Newest first."),
 }
 
 
@@ -411,21 +320,49 @@ LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
         for status in ("200", "201")
     },
 }
-for (_path, _method, _status), _links in LINKS.items():
-    PATHS[_path][_method]["responses"][_status]["links"] = _links
 
 
-DOCUMENT: dict[str, Any] = {
-    "openapi": "3.1.0",
-    "info": {
-        "title": "Latchkey",
-        "version": "1",
-        "description": "Accounts, session tokens, API keys, TOTP two-factor and shared applications.",
-    },
-    "servers": [{"url": "/"}],
-    "paths": PATHS,
-    "components": {
-        "schemas": SCHEMAS,
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "Session token or API key."}},
-    },
-}
+def paths() -> dict[str, dict[str, Any]]:
+    """Every declared operation, and the dashboard's page, with their links."""
+    import chalicelib.routes  # noqa: F401  (declares every route)
+
+    items: dict[str, dict[str, Any]] = {
+        "/": {
+            "get": {
+                "summary": "dashboard",
+                "operationId": "dashboard",
+                "security": [],
+                "responses": {"200": {"description": "The dashboard page.", "content": {"text/html": {}}}},
+            },
+        },
+    }
+    for (path, method), declaration in sorted(DECLARATIONS.items()):
+        items.setdefault(path, {})[method] = operation(declaration)
+    for (path, method, status), links in LINKS.items():
+        items[path][method]["responses"][status]["links"] = links
+    return items
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    """The whole reference, built once."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Latchkey",
+            "version": "1",
+            "description": "Accounts, session tokens, API keys, TOTP two-factor and shared applications.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths(),
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A session token or an API key; each operation's x-credential says which.",
+                }
+            },
+        },
+    }

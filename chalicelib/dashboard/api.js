@@ -134,7 +134,14 @@ export const api = {
   putCollaborator: (id, username, role) =>
     call("PUT", `v1/applications/${seg(id)}/collaborators/${seg(username)}`, { body: { role } }),
   removeCollaborator: (id, username) => call("DELETE", `v1/applications/${seg(id)}/collaborators/${seg(username)}`),
+
+  userEvents: (limit, cursor) => call("GET", `v1/user/events?${page(limit, cursor)}`),
+  applicationEvents: (id, limit, cursor) => call("GET", `v1/applications/${seg(id)}/events?${page(limit, cursor)}`),
 };
+
+function page(limit, cursor) {
+  return `limit=${limit}` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "");
+}
 
 // A code typed where either a TOTP code or a recovery code is accepted: 6 digits are a TOTP code.
 export function codeBody(typed) {

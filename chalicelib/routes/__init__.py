@@ -1,1 +1,8 @@
-"""One Chalice Blueprint per resource: parse, call a service, shape the reply."""
+"""One Blueprint per resource. Importing this package declares every route of the API."""
+
+from __future__ import annotations
+
+from chalicelib.routes import api_keys, applications, events, health, login, two_factor, user
+
+# The API's blueprints, in the order app.py registers them (the dashboard's comes after).
+API_BLUEPRINTS = tuple(m.bp for m in (health, login, user, api_keys, two_factor, applications, events))

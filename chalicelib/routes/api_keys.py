@@ -4,84 +4,49 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
-from chalice.app import Response
-
-from chalicelib.errors import invalid_field
 from chalicelib.services import get_services
 from chalicelib.services.api_keys import BATCH_DELETE_MAX, DESCRIPTION_MAX, NAME_MAX
-from chalicelib.store.api_keys import ApiKey
-from chalicelib.web import (
-    Field,
-    no_content,
-    page_params,
-    parse_body,
-    parse_timestamp,
-    reply,
-    require_session,
-    require_user,
-    timestamp,
-)
+from chalicelib.services.views import api_key_view
+from chalicelib.web import ANY, SESSION, Body, Call, Field, Routes
 
-bp = Blueprint(__name__)
+api = Routes(__name__)
+bp = api.bp
 
-CREATE = (
-    Field("name", max_length=NAME_MAX),
+CREATE = Body(
+    Field("name", min_length=1, max_length=NAME_MAX),
     Field("description", required=False, nullable=True, max_length=DESCRIPTION_MAX),
-    Field("expires_at", required=False, nullable=True, max_length=64),
+    Field("expires_at", required=False, nullable=True, max_length=64, date_time=True),
 )
-BATCH_DELETE = (Field("ids", list, max_length=BATCH_DELETE_MAX),)
+BATCH_DELETE = Body(
+    Field("ids", list, min_length=1, max_length=BATCH_DELETE_MAX, item=Field("ids"), rule=f"1-{BATCH_DELETE_MAX} ids"),
+)
 
 
-def api_key_view(key: ApiKey) -> dict[str, Any]:
-    """The contract's ApiKey: never the key or its hash."""
-    return {
-        "id": key.key_id,
-        "name": key.name,
-        "description": key.description,
-        "prefix": key.prefix,
-        "created_at": timestamp(key.created_at),
-        "expires_at": timestamp(key.expires_at),
-        "last_used_at": timestamp(key.last_used_at),
-    }
-
-
-@bp.route("/v1/user/api-keys", methods=["POST"])
-def create_api_key() -> Response:
-    who = require_session(bp.current_request)
-    body = parse_body(bp.current_request, CREATE)
-    expires_at = body.get("expires_at")
+@api.route("/v1/user/api-keys", methods=["POST"], auth=SESSION, body=CREATE, recent=True, status=201)
+def create_api_key(call: Call) -> dict[str, Any]:
+    """Create a key: the reply is the only time it is shown."""
+    body = call.body
     created = get_services().api_keys.create(
-        who.user_id,
-        body["name"],
-        body.get("description"),
-        parse_timestamp(expires_at, "expires_at") if expires_at is not None else None,
+        call.who.user_id, body["name"], body.get("description"), body.get("expires_at")
     )
-    return reply(api_key_view(created.record) | {"key": created.key}, status=201)
+    return api_key_view(created.record) | {"key": created.key}
 
 
-@bp.route("/v1/user/api-keys", methods=["GET"])
-def list_api_keys() -> dict[str, Any]:
-    who = require_user(bp.current_request)
-    limit, cursor = page_params(bp.current_request)
-    keys, next_cursor = get_services().api_keys.list_page(who.user_id, limit, cursor)
+@api.route("/v1/user/api-keys", methods=["GET"], auth=ANY, paged=True)
+def list_api_keys(call: Call) -> dict[str, Any]:
+    """The user's keys, oldest first; never the key or its hash."""
+    keys, next_cursor = get_services().api_keys.list_page(call.who.user_id, call.limit, call.cursor)
     return {"api_keys": [api_key_view(k) for k in keys], "next_cursor": next_cursor}
 
 
-@bp.route("/v1/user/api-keys/{id}", methods=["DELETE"])
-def delete_api_key(id: str) -> Response:
-    who = require_session(bp.current_request)
-    get_services().api_keys.delete(who.user_id, id)
-    return no_content()
+@api.route("/v1/user/api-keys/{id}", methods=["DELETE"], auth=SESSION, status=204)
+def delete_api_key(call: Call, id: str) -> None:
+    """Revoke a key: the very next request with it is refused."""
+    get_services().api_keys.delete(call.who.user_id, id)
 
 
-@bp.route("/v1/user/api-keys/batch-delete", methods=["POST"])
-def batch_delete_api_keys() -> dict[str, Any]:
-    who = require_session(bp.current_request)
-    ids = parse_body(bp.current_request, BATCH_DELETE)["ids"]
-    if not ids:
-        raise invalid_field("ids", f"1-{BATCH_DELETE_MAX} ids")
-    if not all(isinstance(i, str) for i in ids):
-        raise invalid_field("ids", "must be a list of strings")
-    result = get_services().api_keys.delete_many(who.user_id, ids)
+@api.route("/v1/user/api-keys/batch-delete", methods=["POST"], auth=SESSION, body=BATCH_DELETE)
+def batch_delete_api_keys(call: Call) -> dict[str, Any]:
+    """Revoke up to 100 keys at once; unknown ids and other users' come back in not_found."""
+    result = get_services().api_keys.delete_many(call.who.user_id, call.body["ids"])
     return {"deleted": result.deleted, "not_found": result.not_found}

@@ -4,100 +4,86 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
 from chalice.app import Response
 
 from chalicelib.services import get_services
-from chalicelib.services.applications import DESCRIPTION_MAX, KEEP, Access
-from chalicelib.store.grants import Grant
-from chalicelib.web import Field, no_content, page_params, parse_body, reply, require_user, timestamp
+from chalicelib.services.applications import COLLABORATOR_ROLES, DESCRIPTION_MAX, KEEP
+from chalicelib.services.views import application_view, collaborator_view
+from chalicelib.web import ANY, Body, Call, Field, Routes, reply
 
-bp = Blueprint(__name__)
+api = Routes(__name__)
+bp = api.bp
 
-NAME_MAX = 64
-CREATE = (
-    Field("name", max_length=NAME_MAX),
-    Field("description", required=False, nullable=True, max_length=DESCRIPTION_MAX),
+NAME_RULE = "1-64 characters of letters, digits, '-' and '_'"
+DESCRIPTION = Field("description", required=False, nullable=True, max_length=DESCRIPTION_MAX)
+
+
+def _name(required: bool) -> Field:
+    return Field("name", required=required, min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$", rule=NAME_RULE)
+
+
+@api.route(
+    "/v1/applications", methods=["POST"], auth=ANY, body=Body(_name(True), DESCRIPTION), status=201, errors=(403, 409)
 )
-UPDATE = (
-    Field("name", required=False, max_length=NAME_MAX),
-    Field("description", required=False, nullable=True, max_length=DESCRIPTION_MAX),
-)
-PUT_COLLABORATOR = (Field("role", max_length=32),)
-
-
-def application_view(access: Access) -> dict[str, Any]:
-    app = access.app
-    return {
-        "id": app.app_id,
-        "name": app.name,
-        "description": app.description,
-        "owner": app.owner_username,
-        "created_at": timestamp(app.created_at),
-        "role": access.role,
-        "permissions": list(access.permissions),
-    }
-
-
-def collaborator_view(grant: Grant) -> dict[str, Any]:
-    return {"username": grant.username, "role": grant.role, "added_at": timestamp(grant.added_at)}
-
-
-@bp.route("/v1/applications", methods=["POST"])
-def create_application() -> Response:
-    who = require_user(bp.current_request)
-    body = parse_body(bp.current_request, CREATE)
-    access = get_services().applications.create(who.user, body["name"], body.get("description"))
-    return reply(application_view(access), status=201)
-
-
-@bp.route("/v1/applications", methods=["GET"])
-def list_applications() -> dict[str, Any]:
-    who = require_user(bp.current_request)
-    limit, cursor = page_params(bp.current_request)
-    page, next_cursor = get_services().applications.visible_to(who.user, limit, cursor)
-    return {"applications": [application_view(a) for a in page], "next_cursor": next_cursor}
-
-
-@bp.route("/v1/applications/{id}", methods=["GET"])
-def get_application(id: str) -> dict[str, Any]:
-    who = require_user(bp.current_request)
-    return application_view(get_services().applications.get(who.user, id))
-
-
-@bp.route("/v1/applications/{id}", methods=["PATCH"])
-def update_application(id: str) -> dict[str, Any]:
-    who = require_user(bp.current_request)
-    body = parse_body(bp.current_request, UPDATE)
-    access = get_services().applications.update(who.user, id, body.get("name"), body.get("description", KEEP))
+def create_application(call: Call) -> dict[str, Any]:
+    """Create an application, owned by the caller."""
+    access = get_services().applications.create(call.who.user, call.body["name"], call.body.get("description"))
     return application_view(access)
 
 
-@bp.route("/v1/applications/{id}", methods=["DELETE"])
-def delete_application(id: str) -> Response:
-    who = require_user(bp.current_request)
-    get_services().applications.delete(who.user, id)
-    return no_content()
+@api.route("/v1/applications", methods=["GET"], auth=ANY, paged=True)
+def list_applications(call: Call) -> dict[str, Any]:
+    """The applications the caller owns or collaborates on, each with the caller's role."""
+    page, next_cursor = get_services().applications.visible_to(call.who.user, call.limit, call.cursor)
+    return {"applications": [application_view(a) for a in page], "next_cursor": next_cursor}
 
 
-@bp.route("/v1/applications/{id}/collaborators", methods=["GET"])
-def list_collaborators(id: str) -> dict[str, Any]:
-    who = require_user(bp.current_request)
-    limit, cursor = page_params(bp.current_request)
-    page, next_cursor = get_services().applications.collaborators(who.user, id, limit, cursor)
+@api.route("/v1/applications/{id}", methods=["GET"], auth=ANY, errors=(403,))
+def get_application(call: Call, id: str) -> dict[str, Any]:
+    """One application (read)."""
+    return application_view(get_services().applications.get(call.who.user, id))
+
+
+@api.route(
+    "/v1/applications/{id}", methods=["PATCH"], auth=ANY, body=Body(_name(False), DESCRIPTION), errors=(403, 409)
+)
+def update_application(call: Call, id: str) -> dict[str, Any]:
+    """Rename an application or change its description (write)."""
+    body = call.body
+    access = get_services().applications.update(call.who.user, id, body.get("name"), body.get("description", KEEP))
+    return application_view(access)
+
+
+@api.route("/v1/applications/{id}", methods=["DELETE"], auth=ANY, status=204, errors=(403,))
+def delete_application(call: Call, id: str) -> None:
+    """Delete an application; its collaborators lose access with it (delete)."""
+    get_services().applications.delete(call.who.user, id)
+
+
+@api.route("/v1/applications/{id}/collaborators", methods=["GET"], auth=ANY, paged=True, errors=(403,))
+def list_collaborators(call: Call, id: str) -> dict[str, Any]:
+    """An application's collaborators; the owner is not listed (read)."""
+    page, next_cursor = get_services().applications.collaborators(call.who.user, id, call.limit, call.cursor)
     return {"collaborators": [collaborator_view(g) for g in page], "next_cursor": next_cursor}
 
 
-@bp.route("/v1/applications/{id}/collaborators/{username}", methods=["PUT"])
-def put_collaborator(id: str, username: str) -> Response:
-    who = require_user(bp.current_request)
-    body = parse_body(bp.current_request, PUT_COLLABORATOR)
-    grant, added = get_services().applications.put_collaborator(who.user, id, username, body["role"])
+@api.route(
+    "/v1/applications/{id}/collaborators/{username}",
+    methods=["PUT"],
+    auth=ANY,
+    body=Body(Field("role", enum=COLLABORATOR_ROLES)),
+    status=201,
+    errors=(403,),
+)
+def put_collaborator(call: Call, id: str, username: str) -> Response:
+    """Add a collaborator (201), or change their role (200) (manage_collaborators)."""
+    grant, added = get_services().applications.put_collaborator(call.who.user, id, username, call.body["role"])
     return reply(collaborator_view(grant), status=201 if added else 200)
 
 
-@bp.route("/v1/applications/{id}/collaborators/{username}", methods=["DELETE"])
-def remove_collaborator(id: str, username: str) -> Response:
-    who = require_user(bp.current_request)
-    get_services().applications.remove_collaborator(who.user, id, username)
-    return no_content()
+@api.route(
+    "/v1/applications/{id}/collaborators/{username}", methods=["DELETE"], auth=ANY, status=204, errors=(400, 403)
+)
+def remove_collaborator(call: Call, id: str, username: str) -> None:
+    """Remove a collaborator (manage_collaborators), or leave an application shared with you."""
+    get_services().applications.remove_collaborator(call.who.user, id, username)

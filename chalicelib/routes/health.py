@@ -6,24 +6,28 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from chalice import Blueprint
 from chalice.app import Response
 
-bp = Blueprint(__name__)
+from chalicelib.web import NONE, Call, Routes
+
+api = Routes(__name__)
+bp = api.bp
 
 
-@bp.route("/v1/health", methods=["GET"])
-def health() -> dict[str, Any]:
+@api.route("/v1/health", methods=["GET"], auth=NONE)
+def health(call: Call) -> dict[str, Any]:
+    """Whether the service is up."""
     return {"status": "ok"}
 
 
 @lru_cache(maxsize=1)
 def _openapi_text() -> str:
-    from chalicelib.openapi import DOCUMENT
+    from chalicelib.openapi import document
 
-    return json.dumps(DOCUMENT, separators=(",", ":"))
+    return json.dumps(document(), separators=(",", ":"))
 
 
-@bp.route("/v1/openapi.json", methods=["GET"])
-def openapi() -> Response:
+@api.route("/v1/openapi.json", methods=["GET"], auth=NONE)
+def openapi(call: Call) -> Response:
+    """This document."""
     return Response(body=_openapi_text(), headers={"Content-Type": "application/json"})

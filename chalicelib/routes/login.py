@@ -2,28 +2,50 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint
-from chalice.app import Response
+from typing import Any
 
-from chalicelib.routes.views import token_view, user_view
 from chalicelib.services import get_services
-from chalicelib.web import Field, client_address, parse_body, reply
+from chalicelib.services.accounts import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_RULE
+from chalicelib.services.views import token_view, user_view
+from chalicelib.web import NONE, Body, Call, Field, Routes
 
-bp = Blueprint(__name__)
+api = Routes(__name__)
+bp = api.bp
 
-SIGNUP = (Field("username", max_length=32), Field("email", max_length=254), Field("password", max_length=128))
-LOGIN = (Field("username", max_length=254), Field("password", max_length=128))
+# What the app accepts, or more (the service checks the rest): one @, a local part, dot-separated
+# non-empty domain labels, no spaces or control characters.
+EMAIL = Field(
+    "email",
+    min_length=5,
+    max_length=EMAIL_MAX,
+    pattern=r"^[^@\x00-\x20]+@[^@\x00-\x20.]+(\.[^@\x00-\x20.]+)+$",
+    rule="not a valid email address",
+)
+USERNAME = Field("username", min_length=3, max_length=32, pattern="^[A-Za-z][A-Za-z0-9_]*$", rule=USERNAME_RULE)
+NEW_PASSWORD = Field(
+    "password", min_length=PASSWORD_MIN, max_length=PASSWORD_MAX, rule=f"{PASSWORD_MIN}-{PASSWORD_MAX} characters"
+)
 
 
-@bp.route("/v1/signup", methods=["POST"])
-def signup() -> Response:
-    body = parse_body(bp.current_request, SIGNUP)
-    user, token = get_services().accounts.signup(body["username"], body["email"], body["password"])
-    return reply({"user": user_view(user)} | token_view(token), status=201)
+@api.route(
+    "/v1/signup", methods=["POST"], auth=NONE, body=Body(USERNAME, EMAIL, NEW_PASSWORD), status=201, errors=(409,)
+)
+def signup(call: Call) -> dict[str, Any]:
+    """Create an account, and its first session."""
+    body = call.body
+    user, token = get_services().accounts.signup(body["username"], body["email"], body["password"], call.origin)
+    return {"user": user_view(user)} | token_view(token)
 
 
-@bp.route("/v1/login", methods=["POST"])
-def login() -> Response:
-    body = parse_body(bp.current_request, LOGIN)
-    result = get_services().accounts.login(body["username"], body["password"], client_address(bp.current_request))
-    return reply(token_view(result.token) | {"two_factor_required": result.two_factor_required})
+@api.route(
+    "/v1/login",
+    methods=["POST"],
+    auth=NONE,
+    body=Body(Field("username", min_length=1, max_length=254), Field("password", min_length=1, max_length=128)),
+    errors=(401, 429),
+)
+def login(call: Call) -> dict[str, Any]:
+    """Log in with a password: a session token, or a pending one when two-factor is on."""
+    body = call.body
+    result = get_services().accounts.login(body["username"], body["password"], call.origin)
+    return token_view(result.token) | {"two_factor_required": result.two_factor_required}

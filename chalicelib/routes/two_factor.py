@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
-from chalice.app import Request, Response
-
-from chalicelib.errors import BadRequestError
-from chalicelib.routes.views import token_view
 from chalicelib.services import get_services
-from chalicelib.web import Field, client_address, parse_body, parse_no_body, reply, require_pending, require_session
+from chalicelib.services.views import token_view
+from chalicelib.web import PENDING, SESSION, Body, Call, Field, Routes
 
-bp = Blueprint(__name__)
+api = Routes(__name__)
+bp = api.bp
 
-CODE = Field("code", max_length=32)
-EITHER_CODE = (Field("code", required=False, max_length=32), Field("recovery_code", required=False, max_length=64))
+CODE = Field("code", min_length=1, max_length=16)
+RECOVERY_CODE = Field("recovery_code", min_length=1, max_length=64)
+EITHER_CODE = Body(
+    Field("code", required=False, min_length=1, max_length=16),
+    Field("recovery_code", required=False, min_length=1, max_length=64),
+    exactly_one_of=("code", "recovery_code"),
+)
 
 
-@bp.route("/v1/user/2fa", methods=["GET"])
-def two_factor_status() -> dict[str, Any]:
-    who = require_session(bp.current_request)
-    status = get_services().two_factor.status(who.user)
+@api.route("/v1/user/2fa", methods=["GET"], auth=SESSION)
+def two_factor_status(call: Call) -> dict[str, Any]:
+    """Whether two-factor authentication is on or pending, and the recovery codes left."""
+    status = get_services().two_factor.status(call.who.user)
     return {
         "enabled": status.enabled,
         "pending": status.pending,
@@ -29,50 +31,38 @@ def two_factor_status() -> dict[str, Any]:
     }
 
 
-@bp.route("/v1/user/2fa/setup", methods=["POST"])
-def start_setup() -> dict[str, Any]:
-    who = require_session(bp.current_request)
-    parse_no_body(bp.current_request)
-    setup = get_services().two_factor.start_setup(who.user)
+@api.route("/v1/user/2fa/setup", methods=["POST"], auth=SESSION, errors=(409,))
+def two_factor_setup(call: Call) -> dict[str, Any]:
+    """Start (or restart) a 10-minute pending setup: the secret, its URI and a QR code."""
+    setup = get_services().two_factor.start_setup(call.who.user)
     return {"secret": setup.secret, "otpauth_uri": setup.otpauth_uri, "qr_svg": setup.qr_svg}
 
 
-@bp.route("/v1/user/2fa/enable", methods=["POST"])
-def enable() -> dict[str, Any]:
-    who = require_session(bp.current_request)
-    body = parse_body(bp.current_request, (CODE,))
-    codes = get_services().two_factor.enable(who.user, body["code"])
+@api.route("/v1/user/2fa/enable", methods=["POST"], auth=SESSION, body=Body(CODE), errors=(409, 429))
+def two_factor_enable(call: Call) -> dict[str, Any]:
+    """Turn two-factor on with a code of the pending setup; returns 10 recovery codes, shown once."""
+    codes = get_services().two_factor.enable(call.who.user, call.body["code"])
     return {"enabled": True, "recovery_codes": codes}
 
 
-@bp.route("/v1/user/2fa/disable", methods=["POST"])
-def disable() -> dict[str, Any]:
-    who = require_session(bp.current_request)
-    code, recovery_code = _either_code(bp.current_request)
-    get_services().two_factor.disable(who.user, code, recovery_code)
+@api.route("/v1/user/2fa/disable", methods=["POST"], auth=SESSION, body=EITHER_CODE, errors=(409, 429))
+def two_factor_disable(call: Call) -> dict[str, Any]:
+    """Turn two-factor off, proven by a code or a recovery code."""
+    get_services().two_factor.disable(call.who.user, call.body.get("code"), call.body.get("recovery_code"))
     return {"enabled": False}
 
 
-@bp.route("/v1/user/2fa/recovery-codes", methods=["POST"])
-def replace_recovery_codes() -> dict[str, Any]:
-    who = require_session(bp.current_request)
-    body = parse_body(bp.current_request, (CODE,))
-    return {"recovery_codes": get_services().two_factor.replace_recovery_codes(who.user, body["code"])}
+@api.route("/v1/user/2fa/recovery-codes", methods=["POST"], auth=SESSION, body=Body(CODE), errors=(409, 429))
+def two_factor_recovery_codes(call: Call) -> dict[str, Any]:
+    """10 new recovery codes, proven by a code; the old ones stop working."""
+    return {"recovery_codes": get_services().two_factor.replace_recovery_codes(call.who.user, call.body["code"])}
 
 
-@bp.route("/v1/login/totp", methods=["POST"])
-def login_totp() -> Response:
-    pending = require_pending(bp.current_request)
-    code, recovery_code = _either_code(bp.current_request)
-    address = client_address(bp.current_request)
-    token = get_services().two_factor.complete_login(pending, code, recovery_code, address)
-    return reply(token_view(token) | {"two_factor_required": False})
-
-
-def _either_code(request: Request) -> tuple[str | None, str | None]:
-    """``{"code"}`` or ``{"recovery_code"}``: exactly one of them."""
-    body = parse_body(request, EITHER_CODE)
-    code, recovery_code = body.get("code"), body.get("recovery_code")
-    if (code is None) == (recovery_code is None):
-        raise BadRequestError("code, recovery_code: give exactly one of them")
-    return code, recovery_code
+@api.route("/v1/login/totp", methods=["POST"], auth=PENDING, body=EITHER_CODE, errors=(429,))
+def login_totp(call: Call) -> dict[str, Any]:
+    """The second login step: a pending token and a code (or recovery code) for a session token."""
+    body = call.body
+    token = get_services().two_factor.complete_login(
+        call.who, body.get("code"), body.get("recovery_code"), call.address
+    )
+    return token_view(token) | {"two_factor_required": False}

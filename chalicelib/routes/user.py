@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
-
-from chalicelib.routes.views import token_view, user_view
 from chalicelib.services import get_services
-from chalicelib.web import parse_no_body, require_session, require_user
+from chalicelib.services.views import token_view, user_view
+from chalicelib.web import ANY, SESSION, Call, Routes
 
-bp = Blueprint(__name__)
-
-
-@bp.route("/v1/user", methods=["GET"])
-def current_user() -> dict[str, Any]:
-    return user_view(require_user(bp.current_request).user)
+api = Routes(__name__)
+bp = api.bp
 
 
-@bp.route("/v1/user/refresh-token", methods=["POST"])
-def refresh_token() -> dict[str, Any]:
-    who = require_session(bp.current_request)
-    parse_no_body(bp.current_request)
-    return token_view(get_services().sessions.issue(who.user_id))
+@api.route("/v1/user", methods=["GET"], auth=ANY)
+def get_user(call: Call) -> dict[str, Any]:
+    """The current user."""
+    return user_view(call.who.user)
+
+
+@api.route("/v1/user/refresh-token", methods=["POST"], auth=SESSION)
+def refresh_token(call: Call) -> dict[str, Any]:
+    """A new session token, valid for a full period from now; the old one stays valid."""
+    return token_view(get_services().sessions.refresh(call.who))

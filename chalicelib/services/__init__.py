@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     from chalicelib.services.api_keys import ApiKeyService
     from chalicelib.services.applications import ApplicationService
     from chalicelib.services.auth import AuthService
+    from chalicelib.services.events import EventLog
     from chalicelib.services.purge import PurgeService
     from chalicelib.services.sessions import SessionService
-    from chalicelib.services.throttle import LoginThrottle
+    from chalicelib.services.throttle import HeldSessionLimit, LoginThrottle
     from chalicelib.services.two_factor import TwoFactorService
 
 _services: Services | None = None
@@ -52,6 +53,18 @@ class Services:
         from chalicelib.services.throttle import LoginThrottle
 
         return LoginThrottle(self.settings, self.clock)
+
+    @cached_property
+    def held_session(self) -> HeldSessionLimit:
+        from chalicelib.services.throttle import HeldSessionLimit
+
+        return HeldSessionLimit(self.settings, self.clock)
+
+    @cached_property
+    def events(self) -> EventLog:
+        from chalicelib.services.events import EventLog
+
+        return EventLog(self.settings, self.clock)
 
     @cached_property
     def accounts(self) -> AccountService:

@@ -11,7 +11,7 @@ from chalicelib.errors import ConflictError, InvalidCredentialsError, invalid_fi
 from chalicelib.security.ids import new_id
 from chalicelib.security.passwords import hash_password, verify_password
 from chalicelib.security.tokens import PENDING
-from chalicelib.services.sessions import IssuedToken, SessionService
+from chalicelib.services.sessions import IssuedToken, Origin, SessionService
 from chalicelib.services.throttle import LoginThrottle
 from chalicelib.store import dynamo
 from chalicelib.store.users import EmailTakenError, User, UsernameTakenError, UserStore
@@ -21,6 +21,7 @@ RESERVED_USERNAMES = frozenset({"root", "admin", "administrator", "system", "sup
 EMAIL_MAX = 254
 PASSWORD_MIN, PASSWORD_MAX = 10, 128
 LOGIN_FAILED = "The username or password is incorrect."
+USERNAME_RULE = "3-32 characters of letters, digits and underscores, starting with a letter"
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class LoginResult:
 def check_username(username: str) -> None:
     """Raise a 400 naming ``username`` unless it follows the contract's rules."""
     if not USERNAME_PATTERN.fullmatch(username):
-        raise invalid_field("username", "3-32 characters of letters, digits and underscores, starting with a letter")
+        raise invalid_field("username", USERNAME_RULE)
     if username.lower() in RESERVED_USERNAMES:
         raise invalid_field("username", "this name is reserved")
 
@@ -69,7 +70,7 @@ class AccountService:
         self.sessions = sessions
         self.throttle = throttle
 
-    def signup(self, username: str, email: str, password: str) -> tuple[User, IssuedToken]:
+    def signup(self, username: str, email: str, password: str, origin: Origin) -> tuple[User, IssuedToken]:
         """Create a user and a first session. Raises 400 for invalid fields, 409 if taken."""
         check_username(username)
         check_email(email)
@@ -87,9 +88,9 @@ class AccountService:
             raise ConflictError("username: this username is taken") from None
         except EmailTakenError:
             raise ConflictError("email: this email is already registered") from None
-        return user, self.sessions.issue(user.user_id)
+        return user, self.sessions.issue(user.user_id, origin=origin)
 
-    def login(self, login: str, password: str, address: str) -> LoginResult:
+    def login(self, login: str, password: str, origin: Origin) -> LoginResult:
         """Check a password login, under the brute-force limits.
 
         Returns a full session token, or a pending one when two-factor authentication is on.
@@ -97,6 +98,7 @@ class AccountService:
         TooManyRequestsError.
         """
         now = self.clock()
+        address = origin.address or "unknown"
         user_id = self.users.find_id(login)
         account = user_id or self.throttle.unknown_account(login)
         refs = self.throttle.refs(account, address, now)
@@ -110,6 +112,6 @@ class AccountService:
             self.throttle.failed(account, address, now)
             raise InvalidCredentialsError(LOGIN_FAILED)
         if user.two_factor_enabled:
-            return LoginResult(self.sessions.issue(user.user_id, PENDING), two_factor_required=True)
+            return LoginResult(self.sessions.issue(user.user_id, PENDING, origin), two_factor_required=True)
         self.throttle.succeeded(user.user_id, counters)
-        return LoginResult(self.sessions.issue(user.user_id), two_factor_required=False)
+        return LoginResult(self.sessions.issue(user.user_id, origin=origin), two_factor_required=False)

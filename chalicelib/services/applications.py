@@ -126,6 +126,12 @@ class ApplicationService:
             raise _name_taken() from None
         return Access(app, grant)
 
+    def require(self, caller: User, app_id: str, permission: str) -> Access:
+        """The caller's access to the application, which must include ``permission`` (404, 403)."""
+        access = self.access(caller, app_id)
+        access.require(permission)
+        return access
+
     def get(self, caller: User, app_id: str) -> Access:
         """The application and the caller's grant, in one round trip. 404 without access, 403 without read."""
         access = self.access(caller, app_id)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chalicelib.errors import ForbiddenError, UnauthorizedError
+from chalicelib.errors import ForbiddenError, ReauthenticationRequiredError, UnauthorizedError
 from chalicelib.security.api_keys import PREFIX as API_KEY_PREFIX
 from chalicelib.security.tokens import PENDING, SESSION
 from chalicelib.services.sessions import SessionService
@@ -24,7 +24,8 @@ class Principal:
     user: User
     via: str  # "session", "api_key" or "pending"
     credential_id: str  # the session id or the API key id
-    session: Session | None = None  # the stored session, when a token authenticated the call
+    session: Session | None = None  # the stored session, when a session or pending token authenticated the call
+    api_key_prefix: str | None = None  # the key's prefix, when an API key authenticated the call
 
     @property
     def user_id(self) -> str:
@@ -48,7 +49,18 @@ class AuthService:
                 raise ForbiddenError("This route needs a session token; API keys may not use it.")
             return principal
         session, user = self.sessions.verify(credential, SESSION)
-        return Principal(user=user, via=SESSION, credential_id=session.session_id)
+        return Principal(user=user, via=SESSION, credential_id=session.session_id, session=session)
+
+    def require_recent(self, principal: Principal | None) -> None:
+        """Raise ReauthenticationRequiredError unless the caller's session was authenticated within
+        ``REAUTH_MAX_AGE_SECONDS`` (routes marked recent take session tokens only)."""
+        session = principal.session if principal else None
+        max_age = self.sessions.settings.reauth_max_age_seconds
+        if session is None or session.authenticated_at + max_age <= self.sessions.clock():
+            raise ReauthenticationRequiredError(
+                "This change needs a recent authentication: confirm your password with "
+                "POST /v1/user/reauthenticate, then try again."
+            )
 
     def authenticate_pending(self, credential: str) -> Principal:
         """The caller behind a pending login token. Raises UnauthorizedError for anything else."""
@@ -59,4 +71,4 @@ class AuthService:
 
     def _authenticate_api_key(self, credential: str) -> Principal:
         key, user = self._api_keys().authenticate(credential)
-        return Principal(user=user, via=API_KEY, credential_id=key.key_id)
+        return Principal(user=user, via=API_KEY, credential_id=key.key_id, api_key_prefix=key.prefix)

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings
 from chalicelib.errors import UnauthorizedError
+from chalicelib.security.ids import new_id
 from chalicelib.security.tokens import PENDING, SESSION, InvalidTokenError, TokenClaims, issue_token, verify_token
 from chalicelib.store import dynamo
 from chalicelib.store.secrets import load_signing_key
 from chalicelib.store.sessions import Session, SessionStore
 from chalicelib.store.users import User, UserStore
+
+if TYPE_CHECKING:
+    from chalicelib.services.auth import Principal
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from: the client's address and user agent, as the edge saw them."""
+
+    address: str | None = None
+    user_agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,25 +45,49 @@ class SessionService:
     def _key(self) -> bytes:
         return load_signing_key(self.settings)
 
-    def issue(self, user_id: str, kind: str = SESSION) -> IssuedToken:
-        """Store a new session for ``user_id`` and return its signed token."""
-        session = self._new_session(user_id, kind)
+    def issue(
+        self, user_id: str, kind: str = SESSION, origin: Origin | None = None, authenticated_at: int | None = None
+    ) -> IssuedToken:
+        """Store a new session for ``user_id``, begun from ``origin``, and return its signed token.
+        It was authenticated now, unless ``authenticated_at`` says otherwise (a refresh)."""
+        session = self._new_session(user_id, kind, origin or Origin(), authenticated_at)
         self.store.put(session)
         return self._token(session)
+
+    def refresh(self, principal: Principal) -> IssuedToken:
+        """A new session for the caller's, inheriting its authentication time and origin:
+        refreshing is not authenticating."""
+        old = principal.session
+        assert old is not None  # refresh takes a session token
+        origin = Origin(old.address, old.user_agent)
+        return self.issue(old.user_id, origin=origin, authenticated_at=old.authenticated_at)
 
     def exchange(self, pending: Session, max_failures: int) -> IssuedToken | None:
         """A full session token for a live pending session, which is spent in the same write.
         None if the pending session was already exchanged, has expired or is dead."""
-        session = self._new_session(pending.user_id, SESSION)
+        session = self._new_session(pending.user_id, SESSION, Origin(pending.address, pending.user_agent), None)
         if not self.store.exchange(pending.session_id, session, self.clock(), max_failures):
             return None
         return self._token(session)
 
-    def _new_session(self, user_id: str, kind: str) -> Session:
+    def end_all(self, user_id: str, keep: str | None = None) -> int:
+        """End every session of the user (full and pending) except ``keep``; returns how many ended."""
+        ids = [s for s in self.store.ids_of(user_id) if s != keep]
+        self.store.delete_many(ids)
+        return len(ids)
+
+    def _new_session(self, user_id: str, kind: str, origin: Origin, authenticated_at: int | None) -> Session:
         now = self.clock()
         ttl = self.settings.session_ttl_seconds if kind == SESSION else self.settings.pending_ttl_seconds
         return Session(
-            session_id=secrets.token_urlsafe(16), user_id=user_id, kind=kind, created_at=now, expires_at=now + ttl
+            session_id=new_id(),
+            user_id=user_id,
+            kind=kind,
+            created_at=now,
+            expires_at=now + ttl,
+            authenticated_at=now if authenticated_at is None else authenticated_at,
+            address=origin.address,
+            user_agent=origin.user_agent,
         )
 
     def _token(self, session: Session) -> IssuedToken:

@@ -26,6 +26,8 @@ from chalicelib.store.throttles import Counter, ThrottleStore
 
 HOUR = 3600
 ACCOUNT_COUNT_LIFETIME = 86400
+HELD_SESSION_FAILURES = 5
+HELD_SESSION_LOCKOUT_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,47 @@ class LoginThrottle:
         if self.store.increment(key, expires_at=now + ACCOUNT_COUNT_LIFETIME) >= limit:
             self.store.lock(key, at_least=limit, until=now + self.settings.login_lockout_seconds)
 
+    def lift(self, user_id: str) -> None:
+        """End the account's login lockout and forget its failures (a password reset does this)."""
+        self.store.clear(self._account_key(user_id))
+
     def succeeded(self, user_id: str, counters: LoginCounters | None = None) -> None:
         """A completed login: the account's failures no longer count. With the counters read
         before the login, it writes only when there is something to reset."""
         if counters is None or (counters.account and counters.account.count):
             self.store.clear(self._account_key(user_id))
+
+
+class HeldSessionLimit:
+    """A held session is no guessing machine: wrong passwords and codes sent with a session token
+    (re-authentication, password change, deletion, the two-factor routes) count toward one limit per
+    user, separate from the login lockout. After ``HELD_SESSION_FAILURES`` in a row those routes
+    answer 429 for ``HELD_SESSION_LOCKOUT_SECONDS``; a right one resets the count."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], int]) -> None:
+        self.clock = clock
+        self.store = ThrottleStore(settings)
+
+    @staticmethod
+    def _key(user_id: str) -> str:
+        return f"held#{user_id}"
+
+    def check(self, user_id: str) -> None:
+        """Raise TooManyRequestsError while the user's held-session limit is in force."""
+        now = self.clock()
+        counter = dynamo.get_many(self.store.ref(self._key(user_id)))[0]
+        if counter and counter.locked_until > now:
+            raise TooManyRequestsError(
+                "Too many wrong passwords or codes: try again later.", counter.locked_until - now
+            )
+
+    def failed(self, user_id: str) -> None:
+        """Count a wrong password or code; the 5th in a row starts the lockout."""
+        now = self.clock()
+        key = self._key(user_id)
+        if self.store.increment(key, expires_at=now + ACCOUNT_COUNT_LIFETIME) >= HELD_SESSION_FAILURES:
+            self.store.lock(key, at_least=HELD_SESSION_FAILURES, until=now + HELD_SESSION_LOCKOUT_SECONDS)
+
+    def succeeded(self, user_id: str) -> None:
+        """A right password or code: the count starts again."""
+        self.store.clear(self._key(user_id))

@@ -18,6 +18,12 @@ class Session:
     created_at: int
     expires_at: int
     failures: int = 0  # wrong second-factor codes (pending sessions only)
+    # When its user last proved who they are: the login or sign-up that began it (inherited by a
+    # refreshed session), or a later re-authentication.
+    authenticated_at: int = 0
+    address: str | None = None  # of the login that began it
+    user_agent: str | None = None
+    last_used_at: int | None = None
 
 
 def _parse(item: dict[str, Any]) -> Session:
@@ -28,6 +34,10 @@ def _parse(item: dict[str, Any]) -> Session:
         created_at=item["created_at"],
         expires_at=item["expires_at"],
         failures=item.get("failures", 0),
+        authenticated_at=item.get("authenticated_at", item["created_at"]),
+        address=item.get("address"),
+        user_agent=item.get("user_agent"),
+        last_used_at=item.get("last_used_at"),
     )
 
 
@@ -44,6 +54,23 @@ class SessionStore:
             Item=dynamo.to_item(_item(session)),
             ConditionExpression="attribute_not_exists(session_id)",
         )
+
+    def ids_of(self, user_id: str) -> list[str]:
+        """The ids of a user's stored sessions, from the ``by_user`` index (which may lag a moment
+        behind a session just issued)."""
+        ids: list[str] = []
+        for page in dynamo.query_pages(
+            TableName=self.table,
+            IndexName="by_user",
+            KeyConditionExpression="user_id = :user",
+            ExpressionAttributeValues=dynamo.to_item({":user": user_id}),
+            ProjectionExpression="session_id",
+        ):
+            ids += [str(dynamo.from_item(i)["session_id"]) for i in page.get("Items", [])]
+        return ids
+
+    def delete_many(self, session_ids: list[str]) -> None:
+        dynamo.delete_many(self.table, ({"session_id": s} for s in session_ids))
 
     def add_failure(self, session_id: str, limit: int, now: int) -> int | None:
         """Count one wrong code against a live pending session. Returns the new count, or None if
@@ -103,4 +130,7 @@ def _item(session: Session) -> dict[str, Any]:
         "user_id": session.user_id,
         "kind": session.kind,
         "created_at": session.created_at,
+        "authenticated_at": session.authenticated_at,
+        "address": session.address,
+        "user_agent": session.user_agent,
     } | expiry_attributes(session.expires_at)

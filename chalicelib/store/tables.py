@@ -55,7 +55,13 @@ class Table:
 _EXPIRY = Index(EXPIRY_INDEX, Attr("expiry_bucket"), Attr("expires_at", "N"), projection="KEYS_ONLY")
 
 USERS = Table("users", Attr("pk"))
-SESSIONS = Table("sessions", Attr("session_id"), indexes=(_EXPIRY,), ttl_attribute="expires_at")
+# ``by_user`` lists a user's sessions (session ids are time-ordered: newest first by a reverse Query).
+SESSIONS = Table(
+    "sessions",
+    Attr("session_id"),
+    indexes=(Index("by_user", Attr("user_id"), Attr("session_id")), _EXPIRY),
+    ttl_attribute="expires_at",
+)
 API_KEYS = Table(
     "api_keys",
     Attr("key_hash"),
@@ -65,8 +71,19 @@ API_KEYS = Table(
 APPLICATIONS = Table("applications", Attr("pk"))
 GRANTS = Table("grants", Attr("app_id"), Attr("user_id"), indexes=(Index("by_user", Attr("user_id"), Attr("app_id")),))
 THROTTLES = Table("throttles", Attr("key"), indexes=(_EXPIRY,), ttl_attribute="expires_at")
+# Single-use email tokens (verification, address change, password reset) and device tokens, keyed
+# by the SHA-256 of the token; ``by_user`` finds a user's tokens of one kind, to void or end them.
+TOKENS = Table(
+    "tokens",
+    Attr("token_hash"),
+    indexes=(Index("by_user", Attr("user_id"), Attr("kind")), _EXPIRY),
+    ttl_attribute="expires_at",
+)
+# The security log (stream ``USER#<id>``) and the applications' audit logs (``APP#<id>``): one
+# partition per user or application, newest first by a reverse Query of the time-ordered event id.
+EVENTS = Table("events", Attr("stream"), Attr("event_id"), indexes=(_EXPIRY,), ttl_attribute="expires_at")
 
-TABLES: tuple[Table, ...] = (USERS, SESSIONS, API_KEYS, APPLICATIONS, GRANTS, THROTTLES)
+TABLES: tuple[Table, ...] = (USERS, SESSIONS, API_KEYS, APPLICATIONS, GRANTS, THROTTLES, TOKENS, EVENTS)
 
 
 def expiry_bucket(expires_at: int) -> str:

@@ -8,6 +8,7 @@ import pytest
 
 from chalicelib.errors import ConflictError
 from chalicelib.services import Services
+from chalicelib.services.sessions import Origin
 from chalicelib.store import dynamo
 from tests.conftest import PASSWORD, Api, FakeClock
 
@@ -113,7 +114,7 @@ def test_a_refused_signup_claims_nothing(api: Api) -> None:
 def test_simultaneous_signups_with_one_username_create_exactly_one_user(services: Services) -> None:
     def attempt(n: int) -> str:
         try:
-            services.accounts.signup("racer", f"racer{n}@example.com", PASSWORD)
+            services.accounts.signup("racer", f"racer{n}@example.com", PASSWORD, Origin("127.0.0.1"))
             return "created"
         except ConflictError:
             return "conflict"

@@ -104,7 +104,7 @@ def test_the_whole_flow_with_an_authenticator_app(api: Api, alice: str, clock: F
 
 
 def api_time(seconds: int) -> str:
-    from chalicelib.web import timestamp
+    from chalicelib.services.views import timestamp
 
     value = timestamp(seconds)
     assert value is not None

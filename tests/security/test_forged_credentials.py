@@ -22,7 +22,7 @@ import pytest
 
 from app import app
 from chalicelib.config import Settings
-from chalicelib.openapi import DOCUMENT
+from chalicelib.openapi import document
 from chalicelib.security.tokens import PENDING
 from chalicelib.services import Services
 from chalicelib.store.secrets import load_signing_key
@@ -45,12 +45,7 @@ class Route:
 
 
 def _takes(operation: dict[str, Any]) -> str:
-    described = operation.get("description", "")
-    if "pending login token" in described:
-        return "pending"
-    if described == "Credential: session token.":
-        return "session"
-    return "any"
+    return {"pending login token": "pending", "session token": "session"}.get(operation["x-credential"], "any")
 
 
 def authenticated_routes() -> list[Route]:
@@ -60,7 +55,7 @@ def authenticated_routes() -> list[Route]:
         if path.startswith(NOT_IN_REFERENCE_PREFIXES):
             continue
         for method in sorted(methods):
-            operation = DOCUMENT["paths"].get(path, {}).get(method.lower())
+            operation = document()["paths"].get(path, {}).get(method.lower())
             assert operation is not None, f"{method} {path} is not in the API reference"
             if operation["security"]:
                 routes.append(Route(method, path, _takes(operation), operation))
@@ -72,7 +67,7 @@ ROUTES = authenticated_routes()
 
 def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:
-        schema = DOCUMENT["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        schema = document()["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
     return schema
 
 
@@ -246,7 +241,7 @@ def expired_api_key(w: World) -> str:
 
 
 def _rfc3339(seconds: int) -> str:
-    from chalicelib.web import timestamp
+    from chalicelib.services.views import timestamp
 
     text = timestamp(seconds)
     assert text is not None

@@ -15,18 +15,19 @@ from hypothesis import strategies as st
 from jsonschema import FormatChecker
 
 from chalicelib.errors import ApiError, BadRequestError, UnauthorizedError
-from chalicelib.openapi import DOCUMENT
+from chalicelib.openapi import document
 from chalicelib.security.api_keys import BASE62, PREFIX, RANDOM_LENGTH, generate_api_key, has_valid_checksum
 from chalicelib.security.api_keys import _checksum as checksum
 from chalicelib.security.tokens import InvalidTokenError, verify_token
 from chalicelib.services.accounts import check_email, check_password, check_username
+from chalicelib.services.views import timestamp
 from chalicelib.store.dynamo import InvalidCursorError, decode_cursor, encode_cursor
-from chalicelib.web import MAX_BODY_BYTES, Field, bearer, page_params, parse_body, parse_timestamp, timestamp
+from chalicelib.web import MAX_BODY_BYTES, Body, Field, bearer, page_params, parse_body, parse_timestamp
 
 DATE_TIME = FormatChecker(["date-time"])
 # Examples per property: enough to find the classic mistakes, small enough for CI on 2 cores.
 EXAMPLES = 300
-FIELDS = (
+FIELDS = Body(
     Field("name", max_length=64),
     Field("description", required=False, nullable=True, max_length=256),
     Field("count", type=int, required=False),
@@ -84,7 +85,7 @@ def test_parse_body_of_arbitrary_json(value: Any) -> None:
 @given(BODIES)
 def test_parse_body_accepts_exactly_the_declared_shape(body: dict[str, Any]) -> None:
     outcome = only_contract_errors(parse_body, FakeRequest(json.dumps(body)), FIELDS)
-    known = {f.name: f for f in FIELDS}
+    known = {f.name: f for f in FIELDS.fields}
 
     def fits(f: Field, value: Any) -> bool:
         if value is None:
@@ -170,7 +171,7 @@ def test_signup_validators_of_arbitrary_text(username: str, email: str, password
 
 
 def signup_schema(field: str) -> dict[str, Any]:
-    signup = DOCUMENT["paths"]["/v1/signup"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    signup = document()["paths"]["/v1/signup"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     return dict(signup["properties"][field])
 
 

@@ -1,0 +1,79 @@
+"""The contract's resource shapes (User, ApiKey, Application, Collaborator, tokens), built from what
+the services return, so that routes shape replies without knowing the store's records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.services.api_keys import ApiKey
+    from chalicelib.services.applications import Access, Grant
+    from chalicelib.services.events import Event
+    from chalicelib.services.sessions import IssuedToken
+    from chalicelib.store.users import User
+
+
+def timestamp(seconds: int | None) -> str | None:
+    """RFC 3339 UTC with a Z, second precision."""
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def user_view(user: User) -> dict[str, Any]:
+    return {
+        "id": user.user_id,
+        "username": user.username,
+        "email": user.email,
+        "created_at": timestamp(user.created_at),
+        "two_factor_enabled": user.two_factor_enabled,
+    }
+
+
+def token_view(token: IssuedToken) -> dict[str, Any]:
+    return {"token": token.token, "expires_at": timestamp(token.expires_at)}
+
+
+def api_key_view(key: ApiKey) -> dict[str, Any]:
+    """The contract's ApiKey: never the key or its hash."""
+    return {
+        "id": key.key_id,
+        "name": key.name,
+        "description": key.description,
+        "prefix": key.prefix,
+        "created_at": timestamp(key.created_at),
+        "expires_at": timestamp(key.expires_at),
+        "last_used_at": timestamp(key.last_used_at),
+    }
+
+
+def application_view(access: Access) -> dict[str, Any]:
+    app = access.app
+    return {
+        "id": app.app_id,
+        "name": app.name,
+        "description": app.description,
+        "owner": app.owner_username,
+        "created_at": timestamp(app.created_at),
+        "role": access.role,
+        "permissions": list(access.permissions),
+    }
+
+
+def collaborator_view(grant: Grant) -> dict[str, Any]:
+    return {"username": grant.username, "role": grant.role, "added_at": timestamp(grant.added_at)}
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.event_id,
+        "type": event.type,
+        "created_at": timestamp(event.created_at),
+        "actor": event.actor,
+        "via": event.via,
+        "api_key_prefix": event.api_key_prefix,
+        "address": event.address,
+        "user_agent": event.user_agent,
+        "details": event.details,
+    }
