@@ -13,7 +13,7 @@ DYNAMODB_LOCAL := .cache/dynamodb-local
 DYNAMODB_LOCAL_STAMP := $(DYNAMODB_LOCAL)/.installed-$(DYNAMODB_LOCAL_VERSION)
 DB ?= moto
 
-.PHONY: install dynamodb-local run test unit functional store e2e lint bench screenshots clean security
+.PHONY: install dynamodb-local run test unit functional store e2e clients lint bench screenshots clean security
 
 install: $(STAMP) $(CLIENT_STAMP)
 
@@ -48,6 +48,9 @@ test: lint security dynamodb-local
 
 unit functional store e2e: install dynamodb-local
 	$(PY) -m pytest tests/$@
+
+clients: install
+	$(PY) -m pytest tests/clients
 
 # dist/$(STAGE): sam.json (the whole stack) and deployment.zip. `STAGE=prod make package` for prod.
 STAGE ?= dev
