@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from latchkey import credentials
-from latchkey.client import DEFAULT_URL, __version__
+from latchkey.constants import COLLABORATOR_ROLES, DEFAULT_URL, PERMISSIONS, __version__
 from latchkey.errors import (
     ApiError,
     ForbiddenError,
@@ -32,10 +32,10 @@ from latchkey.errors import (
     TooManyRequestsError,
     UnauthorizedError,
 )
-from latchkey.models import COLLABORATOR_ROLES, PERMISSIONS, ApiKey, NewApiKey, format_time
 
 if TYPE_CHECKING:
     from latchkey.client import Client
+    from latchkey.models import ApiKey, NewApiKey
 
 T = TypeVar("T")
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -127,6 +127,13 @@ class LatchkeyGroup(click.Group):
 def clean(value: Any) -> str:
     """Text from the server as it may be shown in a terminal: no control characters (no escape sequences)."""
     return _CONTROL.sub("", "" if value is None else str(value))
+
+
+def _stamp(value: datetime) -> str:
+    """The API's form of a timestamp (naive means UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def when(value: datetime | None, empty: str = "never") -> str:
@@ -290,7 +297,7 @@ def login(
 
     user = client.get_user()
     record.token, record.kind, record.username = reply.token, "session", user.username
-    record.expires_at = format_time(reply.expires_at)
+    record.expires_at = _stamp(reply.expires_at)
     if client.device_token:
         for alias in {name.lower(), user.username.lower(), user.email.lower()}:
             record.devices[alias] = client.device_token
@@ -411,7 +418,7 @@ class Expiry(click.ParamType):
         duration = re.fullmatch(r"(\d{1,5})([dhm])", text)
         if duration:
             unit = {"d": "days", "h": "hours", "m": "minutes"}[duration.group(2)]
-            return format_time(datetime.now(UTC) + timedelta(**{unit: int(duration.group(1))}))
+            return _stamp(datetime.now(UTC) + timedelta(**{unit: int(duration.group(1))}))
         try:
             if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
                 return date.fromisoformat(text).isoformat() + "T00:00:00Z"
@@ -422,7 +429,7 @@ class Expiry(click.ParamType):
             self.fail(f"{text!r}: give never, a date (2030-01-31), a timestamp or a duration (30d, 12h)", param, ctx)
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        return format_time(parsed)
+        return _stamp(parsed)
 
 
 def _show_new_key(created: NewApiKey, headline: str, as_json: bool) -> None:

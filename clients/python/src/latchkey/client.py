@@ -16,7 +16,6 @@ refusals mean nothing was done, so retrying a POST is safe. Every request has a 
 
 from __future__ import annotations
 
-import email.utils
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,6 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
+from latchkey.constants import DEFAULT_URL, __version__
 from latchkey.errors import LatchkeyError, NetworkError, error_for
 from latchkey.models import (
     ApiKey,
@@ -51,8 +51,6 @@ from latchkey.models import (
 if TYPE_CHECKING:
     import httpx
 
-__version__ = "0.1.0"
-DEFAULT_URL = "http://127.0.0.1:8000"
 BATCH_DELETE_MAX = 100
 RETRIED_STATUSES = (429, 503)
 
@@ -494,6 +492,8 @@ def retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils  # only for the rare HTTP-date form (it costs tens of milliseconds to import)
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

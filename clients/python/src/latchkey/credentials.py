@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,7 +108,7 @@ class FileStore:
         text = json.dumps({"version": 1, "servers": records}, indent=2, sort_keys=True) + "\n"
         # A new file, created 0600 (O_EXCL: never someone else's file or link), then renamed over
         # the old one: at no moment is the credential in a file that others may read.
-        temporary = directory / f".{self.path.name}.{secrets.token_hex(8)}.tmp"
+        temporary = directory / f".{self.path.name}.{os.urandom(8).hex()}.tmp"
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         try:
             os.fchmod(fd, 0o600)

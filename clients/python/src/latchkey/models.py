@@ -13,9 +13,6 @@ from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
-PERMISSIONS = ("read", "write", "operate", "manage_collaborators", "delete")
-COLLABORATOR_ROLES = ("developer", "operator", "observer")
-
 
 def parse_time(value: Any) -> datetime | None:
     """An RFC 3339 timestamp (``2026-11-27T18:00:00Z``) as an aware datetime; None stays None."""
