@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from tests.clients.stub import stub  # noqa: F401 - a fixture
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import ROOT, ServerFactory, free_port, start_server  # noqa: F401 - start_server: a fixture
 

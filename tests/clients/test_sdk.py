@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -13,11 +14,58 @@ import pytest
 from latchkey import Client
 
 from tests.clients.conftest import ON_MOTO, MailServer, unique_name
+from tests.clients.stub import Reply, Stub
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import ServerFactory
 
 pytestmark = ON_MOTO
 NEW_PASSWORD = "a different long secret"
+
+# Every operation of the contract, as the SDK calls it: "ID" and "NAME" stand for {id} and {username}.
+OPERATIONS: dict[str, Callable[[Client], object]] = {
+    "health": lambda c: c.health(),
+    "openapi": lambda c: c.openapi(),
+    "signup": lambda c: c.signup("alice", "a@example.com", PASSWORD),
+    "login": lambda c: c.login("alice", PASSWORD),
+    "login_totp": lambda c: c.login_totp("123456"),
+    "refresh_token": lambda c: c.refresh_token(),
+    "reauthenticate": lambda c: c.reauthenticate(PASSWORD),
+    "list_sessions": lambda c: c.list_sessions(),
+    "revoke_session": lambda c: c.revoke_session("ID"),
+    "logout": lambda c: c.logout(),
+    "revoke_other_sessions": lambda c: c.revoke_other_sessions(),
+    "change_password": lambda c: c.change_password(PASSWORD, NEW_PASSWORD),
+    "verify_email": lambda c: c.verify_email("t"),
+    "resend_verification": lambda c: c.resend_verification(),
+    "change_email": lambda c: c.change_email("b@example.com"),
+    "request_password_reset": lambda c: c.request_password_reset("a@example.com"),
+    "confirm_password_reset": lambda c: c.confirm_password_reset("t", NEW_PASSWORD),
+    "delete_account": lambda c: c.delete_account(PASSWORD),
+    "get_user": lambda c: c.get_user(),
+    "create_api_key": lambda c: c.create_api_key("ci"),
+    "list_api_keys": lambda c: c.list_api_keys(),
+    "delete_api_key": lambda c: c.delete_api_key("ID"),
+    "delete_api_keys": lambda c: c.delete_api_keys(["ID"]),
+    "rotate_api_key": lambda c: c.rotate_api_key("ID"),
+    "two_factor_status": lambda c: c.two_factor_status(),
+    "setup_two_factor": lambda c: c.setup_two_factor(),
+    "enable_two_factor": lambda c: c.enable_two_factor("123456"),
+    "disable_two_factor": lambda c: c.disable_two_factor("123456"),
+    "regenerate_recovery_codes": lambda c: c.regenerate_recovery_codes("123456"),
+    "create_application": lambda c: c.create_application("fleet"),
+    "list_applications": lambda c: c.list_applications(),
+    "get_application": lambda c: c.get_application("ID"),
+    "update_application": lambda c: c.update_application("ID", name="x"),
+    "delete_application": lambda c: c.delete_application("ID"),
+    "transfer_application": lambda c: c.transfer_application("ID", "NAME"),
+    "list_collaborators": lambda c: c.list_collaborators("ID"),
+    "add_collaborator": lambda c: c.add_collaborator("ID", "NAME", "developer"),
+    "remove_collaborator": lambda c: c.remove_collaborator("ID", "NAME"),
+    "list_organization_collaborators": lambda c: c.list_organization_collaborators(),
+    "offboard_collaborator": lambda c: c.offboard_collaborator("NAME"),
+    "list_events": lambda c: c.list_events(),
+    "list_application_events": lambda c: c.list_application_events("ID"),
+}
 
 
 class CountingTransport(httpx.HTTPTransport):
@@ -40,6 +88,31 @@ def account(clients_server: MailServer) -> Iterator[tuple[Client, str]]:
         signup = client.signup(name, f"{name}@example.com", PASSWORD)
         assert client.token == signup.token
         yield client, name
+
+
+def test_the_sdk_has_a_method_for_every_operation_of_the_servers_document(
+    stub: Stub, clients_server: MailServer
+) -> None:
+    """What each method sends (seen by a stub), against the operations GET /v1/openapi.json lists."""
+    document = httpx.get(f"{clients_server.url}/v1/openapi.json", timeout=10).json()
+    served = {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if path.startswith("/v1/") and method in {"get", "put", "post", "patch", "delete"}
+    }
+    stub.replies = [Reply(200, {})]
+    sent: dict[tuple[str, str], str] = {}
+    for name, call in OPERATIONS.items():
+        before = len(stub.seen)
+        with Client(stub.url, "t") as client, contextlib.suppress(Exception):  # the stub's {} is no real reply
+            call(client)
+        method, path = stub.seen[before][:2]
+        path = path.split("?")[0].replace("/ID", "/{id}").replace("/NAME", "/{username}")
+        assert (method, path) not in sent, (name, sent.get((method, path)))
+        sent[(method, path)] = name
+    assert len(sent) == 42  # the contract's operations, each by its own method
+    assert served - sent.keys() == set(), "operations of the server without a method in the SDK"
 
 
 def test_sign_up_log_in_refresh_and_the_user(clients_server: MailServer) -> None:
