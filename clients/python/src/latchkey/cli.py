@@ -302,11 +302,17 @@ def login(
         for alias in {name.lower(), user.username.lower(), user.email.lower()}:
             record.devices[alias] = client.device_token
     store = credentials.save(state.url, record)
+    _warn_if_overridden()
     if as_json:
         print_json(user.raw)
         return
     click.echo(f"Logged in to {state.url} as {clean(user.username)}.")
     click.echo(f"Session token stored in {store.where()}; it expires {when(reply.expires_at)}.")
+
+
+def _warn_if_overridden() -> None:
+    if os.environ.get("LATCHKEY_TOKEN"):
+        click.echo("Note: LATCHKEY_TOKEN is set in this environment and takes precedence over it.", err=True)
 
 
 def _ask_code() -> str:
@@ -327,6 +333,7 @@ def _login_with_token(state: State, token: str, as_json: bool) -> None:
     record = record or credentials.Record()
     record.token, record.kind, record.username, record.expires_at = token, state.kind, user.username, None
     store = credentials.save(state.url, record)
+    _warn_if_overridden()
     if as_json:
         print_json(user.raw)
         return

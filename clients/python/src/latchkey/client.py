@@ -16,6 +16,7 @@ refusals mean nothing was done, so retrying a POST is safe. Every request has a 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -71,9 +72,10 @@ class Client:
     """A client of one Latchkey server, holding at most one credential (``token``) and a ``device_token``.
 
     ``url`` defaults to ``$LATCHKEY_URL``, else http://127.0.0.1:8000; ``token`` (a session token or
-    an API key) to ``$LATCHKEY_TOKEN``. ``signup``, ``login`` and ``login_totp`` keep the token they
-    get (and the ``device_token`` of a completed login, sent with the next login so that this client
-    is a known device, exempt from lockouts caused by others); ``logout`` forgets it.
+    an API key) to ``$LATCHKEY_TOKEN`` (``token=""``: none, whatever the environment says).
+    ``signup``, ``login`` and ``login_totp`` keep the token they get (and the ``device_token`` of a
+    completed login, sent with the next login so that this client is a known device, exempt from
+    lockouts caused by others); ``logout`` forgets it.
     """
 
     def __init__(
@@ -480,7 +482,8 @@ class Client:
     def __del__(self) -> None:
         http = getattr(self, "_http", None)
         if http is not None:
-            http.close()
+            with contextlib.suppress(Exception):  # at interpreter exit, httpx may be half torn down
+                http.close()
 
 
 def retry_after(value: str | None) -> float | None:
