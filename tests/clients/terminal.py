@@ -8,11 +8,15 @@ safe with threads.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
+import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from dataclasses import dataclass
 
@@ -30,12 +34,23 @@ class Screen:
     code: int
     text: str  # everything the terminal showed, prompts and echoed answers included
 
+    @property
+    def plain(self) -> str:
+        """The text without the terminal's control sequences (colours, bold)."""
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self.text)
+
 
 def run_in_terminal(
-    argv: list[str], env: dict[str, str], answers: list[tuple[str, str]], timeout: float = 60
+    argv: list[str],
+    env: dict[str, str],
+    answers: list[tuple[str, str]],
+    timeout: float = 60,
+    columns: int = 80,
+    rows: int = 24,
 ) -> Screen:
     """Run ``argv``; each time the screen shows an answer's prompt (in order), type the answer and Enter."""
     master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     process = subprocess.Popen(
         [sys.executable, "-c", _MAKE_CONTROLLING_TERMINAL, *argv],
         stdin=slave,

@@ -186,7 +186,7 @@ def test_generate_list_use_and_revoke_api_keys(cli: Cli, clients_server: MailSer
     listed = cli("api-key", "list")
     assert listed.code == 0
     row = next(line for line in listed.stdout.splitlines() if " ci " in line)
-    assert key[:8] in row and "deploys" in row and "2031-01-01 00:00Z" in row
+    assert key[:8] in row and "deploys" in row and "2031-01-01T00:00:00Z" in row  # piped: exact times
     assert key not in listed.stdout
     as_json = cli("api-key", "list", "--json").json()
     assert isinstance(as_json, dict) and as_json["next_cursor"] is None
@@ -274,6 +274,23 @@ def test_create_an_application_and_share_it(cli_for: CliFactory, clients_server:
     assert "No applications" in bob("apps").stdout
     assert "No collaborators" in alice("app", "collaborators", app_id).stdout
     assert alice("app", "unshare", app_id, helper).code == 1  # not a collaborator any more
+
+
+def test_people_at_a_terminal_get_a_table(cli: Cli, clients_server: MailServer) -> None:
+    name, _ = signed_up(clients_server.url)
+    screen = run_in_terminal(cli.argv("login", "--username", name), cli.env, [("Password: ", PASSWORD)])
+    assert screen.code == 0 and PASSWORD not in screen.text, screen.text  # asked only for what was missing
+    key = cli("api-key", "generate", "ci", "--description", "deploys", "--json").json()
+    for columns, shown in ((80, ("ID", "NAME", "PREFIX", "CREATED", "EXPIRES")), (120, ("SCOPE", "DESCRIPTION"))):
+        table = run_in_terminal(cli.argv("api-key", "list"), cli.env, [], columns=columns)
+        assert table.code == 0, table.text
+        lines = [line for line in table.plain.splitlines() if line.strip()]
+        assert all(len(line) <= columns for line in lines), table.plain  # one line per row, within the width
+        assert len(lines) == 3 and "─" in lines[1], table.plain  # a header, a rule, the key
+        assert all(word in lines[0] for word in shown), table.plain
+        assert key["id"] in lines[2] and key["prefix"] in lines[2] and "just now" in lines[2]  # ids whole
+        assert key["key"] not in table.text
+    assert "deploys" in table.plain
 
 
 def test_text_from_the_server_cannot_drive_the_terminal(cli: Cli, clients_server: MailServer) -> None:

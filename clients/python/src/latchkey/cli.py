@@ -42,7 +42,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 LOGIN_HINT = "run `latchkey login`"
 FROM_ENV = "LATCHKEY_TOKEN"
 CODE_ATTEMPTS = 3
-WRAPPED_COLUMNS = {"DESCRIPTION", "DETAILS", "USER AGENT", "SCOPE"}
+FREE_TEXT_COLUMNS = {"DESCRIPTION", "DETAILS", "USER AGENT"}  # cut short at a narrow terminal
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -137,9 +137,37 @@ def _stamp(value: datetime) -> str:
 
 
 def when(value: datetime | None, empty: str = "never") -> str:
+    """A time in a sentence: UTC to the minute."""
     if value is None:
         return empty
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
+
+
+@dataclass(frozen=True)
+class At:
+    """A time in a table: relative for people at a terminal ("3h ago", "in 30d"), exact when piped."""
+
+    value: datetime | None
+    empty: str = "never"
+
+    def show(self, terminal: bool, now: datetime) -> str:
+        if self.value is None:
+            return self.empty
+        if not terminal:
+            return _stamp(self.value)
+        seconds = (self.value - now).total_seconds()
+        size = abs(seconds)
+        if size < 60:
+            return "just now"
+        if size >= 60 * 86400:
+            return self.value.astimezone(UTC).strftime("%Y-%m-%d")
+        if size < 3600:
+            amount = f"{int(size // 60)}m"
+        elif size < 86400:
+            amount = f"{int(size // 3600)}h"
+        else:
+            amount = f"{int(size // 86400)}d"
+        return f"in {amount}" if seconds > 0 else f"{amount} ago"
 
 
 def print_json(data: Any) -> None:
@@ -147,7 +175,12 @@ def print_json(data: Any) -> None:
 
 
 def print_table(columns: list[str], rows: Iterable[list[Any]], empty: str) -> None:
-    """A table for people (Rich, imported only now); ``empty`` instead when there are no rows."""
+    """A table for people (Rich, imported only now); ``empty`` instead when there are no rows.
+
+    At a terminal: one line per row at the terminal's width, free text (descriptions, user agents,
+    details) cut short with an ellipsis, ids kept whole, times relative. Piped into another
+    program: whole lines, exact times.
+    """
     rows = list(rows)
     if not rows:
         click.echo(empty)
@@ -157,15 +190,21 @@ def print_table(columns: list[str], rows: Iterable[list[Any]], empty: str) -> No
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    for column in columns:
-        table.add_column(column, no_wrap=column not in WRAPPED_COLUMNS, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text(clean(cell)) for cell in row))
-    # A terminal's width for people; piped into another program, whole lines (no wrapping).
     console = Console(highlight=False)
-    if not console.is_terminal:
+    terminal = console.is_terminal
+    if not terminal:
         console = Console(highlight=False, width=max(console.width, 1000))
+    now = datetime.now(UTC)
+    cells = [[cell.show(terminal, now) if isinstance(cell, At) else clean(cell) for cell in row] for row in rows]
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", padding=(0, 1, 0, 0))
+    for index, column in enumerate(columns):
+        if column in FREE_TEXT_COLUMNS:
+            table.add_column(column, no_wrap=True, overflow="ellipsis", ratio=1)
+        else:  # never narrower than its widest cell: ids stay whole, to be copied
+            widest = max([len(column), *(len(row[index]) for row in cells)])
+            table.add_column(column, no_wrap=True, min_width=widest)
+    for row in cells:
+        table.add_row(*(Text(cell) for cell in row))
     console.print(table)
 
 
@@ -513,9 +552,9 @@ def list_keys(state: State, as_json: bool) -> None:
                 k.id,
                 k.name,
                 k.prefix,
-                when(k.created_at),
-                when(k.last_used_at),
-                when(k.expires_at),
+                At(k.created_at),
+                At(k.last_used_at),
+                At(k.expires_at),
                 _scope_text(k),
                 k.description or "",
             ]
@@ -603,7 +642,7 @@ def apps(state: State, as_json: bool) -> None:
         return
     print_table(
         ["ID", "NAME", "ROLE", "OWNER", "CREATED", "DESCRIPTION"],
-        ([a.id, a.name, a.role, a.owner, when(a.created_at), a.description or ""] for a in found),
+        ([a.id, a.name, a.role, a.owner, At(a.created_at), a.description or ""] for a in found),
         empty="No applications. Create one with `latchkey app create NAME`.",
     )
 
@@ -639,7 +678,7 @@ def app_collaborators(state: State, app_id: str, as_json: bool) -> None:
         return
     print_table(
         ["USERNAME", "ROLE", "ADDED"],
-        ([c.username, c.role, when(c.added_at)] for c in found),
+        ([c.username, c.role, At(c.added_at)] for c in found),
         empty="No collaborators. Add one with `latchkey app share ID USERNAME --role developer`.",
     )
 
@@ -694,9 +733,9 @@ def sessions(state: State, as_json: bool) -> None:
             [
                 "*" if s.current else "",
                 s.id,
-                when(s.created_at),
-                when(s.last_used_at, "-"),
-                when(s.expires_at),
+                At(s.created_at),
+                At(s.last_used_at, "-"),
+                At(s.expires_at),
                 s.address or "",
                 s.user_agent or "",
             ]
@@ -733,7 +772,7 @@ def events(state: State, app_id: str | None, limit: int, as_json: bool) -> None:
         ["TIME", "TYPE", "ACTOR", "VIA", "ADDRESS", "DETAILS"],
         (
             [
-                when(e.created_at),
+                At(e.created_at),
                 e.type,
                 e.actor or "",
                 (e.via or "") + (f" {e.api_key_prefix}" if e.api_key_prefix else ""),
