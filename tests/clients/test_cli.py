@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -360,6 +362,35 @@ def test_events_show_what_happened_to_the_account(cli: Cli, clients_server: Mail
     assert cli("events", "--limit", "1", "--json").json()["events"][0]["type"] == "login"
 
 
+def test_logging_out_of_an_api_key_forgets_it_and_leaves_the_key_alone(cli: Cli, clients_server: MailServer) -> None:
+    _, token = signed_up(clients_server.url)
+    with Client(clients_server.url, token) as client:
+        key = client.create_api_key("ci").key
+    assert cli("login", "--token", key).code == 0
+    out = cli("logout")
+    assert out.code == 0 and "is forgotten" in out.stdout and "ended on the server" not in out.stdout
+    assert not cli.credentials_file.exists()  # nothing else was kept: no device token for a key
+    assert bearer(clients_server.url, key).status_code == 200  # a key ends by revoking it, not by logout
+    assert cli("whoami").code == 1
+
+
+def test_the_server_can_be_given_by_option_or_environment(cli: Cli, clients_server: MailServer) -> None:
+    name, token = signed_up(clients_server.url)
+    elsewhere = free_port_url()
+    by_option = cli("--url", clients_server.url + "/", "whoami", "--json", LATCHKEY_URL=elsewhere, LATCHKEY_TOKEN=token)
+    assert by_option.code == 0 and by_option.json()["username"] == name
+    assert cli("whoami", LATCHKEY_URL=elsewhere, LATCHKEY_TOKEN=token).code == 1  # the environment's, unreachable
+    module = subprocess.run(
+        [sys.executable, "-m", "latchkey", "whoami", "--json"],
+        capture_output=True,
+        text=True,
+        env=cli.env | {"LATCHKEY_TOKEN": token},
+        timeout=60,
+        check=False,
+    )
+    assert module.returncode == 0 and json.loads(module.stdout)["username"] == name  # python -m latchkey
+
+
 # ---- output and exit statuses ----
 
 
@@ -448,9 +479,6 @@ def test_help_and_usage_errors_do_not_load_http_or_tables(cli: Cli, command: lis
         "except SystemExit:\n    pass\n"
         "print(sorted(m for m in ('httpx', 'rich', 'keyring') if m in sys.modules), file=sys.stderr)"
     )
-    import subprocess
-    import sys
-
     done = subprocess.run(
         [sys.executable, "-c", probe, *command], capture_output=True, text=True, env=cli.env, timeout=30, check=False
     )
