@@ -23,6 +23,9 @@ class Settings:
     jwt_secret: str = ""
     jwt_secret_arn: str = ""
     dynamodb_endpoint: str = ""
+    # The KMS key that encrypts TOTP secrets (its ARN, id or alias); the endpoint only for local runs.
+    totp_kms_key_id: str = ""
+    kms_endpoint: str = ""
     aws_region: str = "us-east-1"
     purge_lookback_days: int = 8
     reauth_max_age_seconds: int = 3600
@@ -59,6 +62,8 @@ class Settings:
             jwt_secret=env.get("JWT_SECRET", ""),
             jwt_secret_arn=env.get("JWT_SECRET_ARN", ""),
             dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT", ""),
+            totp_kms_key_id=env.get("TOTP_KMS_KEY_ID", ""),
+            kms_endpoint=env.get("KMS_ENDPOINT", ""),
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.aws_region,
             purge_lookback_days=number("PURGE_LOOKBACK_DAYS", defaults.purge_lookback_days),
             reauth_max_age_seconds=number("REAUTH_MAX_AGE_SECONDS", defaults.reauth_max_age_seconds),

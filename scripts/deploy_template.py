@@ -7,8 +7,10 @@
 The policy files are committed and reviewed: their DynamoDB actions are those the code calls, found
 by reading chalicelib's source (``collect_actions``), and a test fails when the two differ. The
 template takes the policy files' actions and narrows their resources to this stack's tables,
-indexes, secret and log groups. Table names come from the stage's TABLE_PREFIX and the secret's
-name from its JWT_SECRET_ARN in .chalice/config.json, so `chalice deploy` and the template agree.
+indexes, secret, KMS key and log groups. Table names come from the stage's TABLE_PREFIX, the
+secret's name from its JWT_SECRET_ARN and the KMS key's alias from its TOTP_KMS_KEY_ID in
+.chalice/config.json, so `chalice deploy` and the template agree. Only the API function may use
+the KMS key (to encrypt and decrypt TOTP secrets); the purge function's role has no grant on it.
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ FUNCTIONS = {
     "PurgeExpiredSessions": ("PurgeExpiredSessionsRole", "{app}-{stage}-purge_expired_sessions"),
 }
 
+# The functions that use the TOTP secrets' KMS key; the others' roles get no statement on it.
+KMS_KEY_USERS = {"APIHandler"}
+KMS_ACTIONS = ["kms:Decrypt", "kms:Encrypt"]  # the only KMS actions any role may get
+KEY_PENDING_DAYS = {"prod": 30}
+DEFAULT_KEY_PENDING_DAYS = 7
+
 # What a TransactWriteItems item needs (IAM has no TransactWriteItems action of its own).
 _TRANSACT_ITEM_ACTIONS = {
     "Put": "PutItem",
@@ -67,31 +75,55 @@ def _operations(service: str) -> dict[str, str]:
     return {botocore.xform_name(op): op for op in model.operation_names}
 
 
-def _client_service(call: ast.expr) -> str | None:
-    """The service of a client made by ``call``: ``dynamo.client()``/``client()`` or ``boto3.client("x")``."""
+# Adapters whose module-level ``client()`` makes a client of another service than DynamoDB's.
+_ADAPTER_CLIENTS = {"kms": "kms"}
+
+
+def _client_service(call: ast.expr, factories: dict[str, str] | None = None) -> str | None:
+    """The service of a client made by ``call``: ``dynamo.client()``/``client()``, ``kms.client()``,
+    ``boto3.client("x")``, or a call of one of this module's own ``factories`` (name -> service)."""
     if not isinstance(call, ast.Call):
         return None
     func = call.func
     name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if isinstance(func, ast.Name) and factories and name in factories:
+        return factories[name]  # a module's own client(), e.g. in store/kms.py
     if name != "client":
         return None
     if call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
         return call.args[0].value  # boto3.client("secretsmanager", ...)
+    if not call.args and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return _ADAPTER_CLIENTS.get(func.value.id, "dynamodb")  # kms.client(); dynamo.client()
     return "dynamodb" if not call.args else None  # the store's shared client: dynamo.client()
+
+
+def _client_factories(tree: ast.AST) -> dict[str, str]:
+    """This module's functions that make a client with ``boto3.client("<service>")``: name -> service."""
+    factories: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            for inner in ast.walk(node):
+                service = _client_service(inner) if isinstance(inner, ast.Call) and inner.args else None
+                if service:
+                    factories[node.name] = service
+    return factories
 
 
 def _calls_in(tree: ast.AST) -> set[tuple[str, str]]:
     """(service, client method) for every call on an AWS client in one module."""
+    factories = _client_factories(tree)
     aliases: dict[str, str] = {}  # variables holding a client, e.g. ``secrets = boto3.client(...)``
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and (service := _client_service(node.value)):
+        if isinstance(node, ast.Assign) and (service := _client_service(node.value, factories)):
             aliases.update({t.id: service for t in node.targets if isinstance(t, ast.Name)})
     found: set[tuple[str, str]] = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         target = node.func.value
-        service = _client_service(target) or (aliases.get(target.id) if isinstance(target, ast.Name) else None)
+        service = _client_service(target, factories) or (
+            aliases.get(target.id) if isinstance(target, ast.Name) else None
+        )
         if not service:
             continue
         method = node.func.attr
@@ -184,6 +216,14 @@ def secret_name(stage: str) -> str:
     return value
 
 
+def totp_key_alias(stage: str) -> str:
+    """The TOTP key's alias: the stage's TOTP_KMS_KEY_ID, which names it by alias rather than by ARN."""
+    value = stage_environment(stage).get("TOTP_KMS_KEY_ID", "")
+    if not value.startswith("alias/"):
+        raise SystemExit(f"stage {stage}: TOTP_KMS_KEY_ID in .chalice/config.json must be the key's alias/...")
+    return value
+
+
 def function_names(stage: str) -> dict[str, str]:
     app = load_config()["app_name"]
     return {logical: name.format(app=app, stage=stage) for logical, (_, name) in FUNCTIONS.items()}
@@ -214,9 +254,10 @@ def policy_document(stage: str) -> dict[str, Any]:
         tables.extend(f"{arn}/index/{index.name}" for index in table.indexes)
     dynamodb = sorted(a for a in actions if a.startswith("dynamodb:"))
     secrets = sorted(a for a in actions if a.startswith("secretsmanager:"))
-    others = sorted(actions - set(dynamodb) - set(secrets))
-    if others:
-        raise SystemExit(f"the code calls {', '.join(others)}: add them to scripts/deploy_template.py")
+    keys = sorted(a for a in actions if a.startswith("kms:"))
+    others = sorted(actions - set(dynamodb) - set(secrets) - set(keys))
+    if others or not set(keys) <= set(KMS_ACTIONS):
+        raise SystemExit(f"the code calls {', '.join(others + keys)}: add them to scripts/deploy_template.py")
     logs = [f"arn:aws:logs:*:*:log-group:/aws/lambda/{name}:*" for name in function_names(stage).values()]
     return {
         "Version": "2012-10-17",
@@ -228,6 +269,15 @@ def policy_document(stage: str) -> dict[str, Any]:
                 "Action": secrets,
                 # Secrets Manager appends six random characters to a secret's name in its ARN.
                 "Resource": [f"arn:aws:secretsmanager:*:*:secret:{secret_name(stage)}-??????"],
+            },
+            {
+                "Sid": "TotpKey",
+                "Effect": "Allow",
+                "Action": keys,
+                # A policy file cannot know the key's id: it names the key by its alias. The template
+                # names the stack's own key instead, and gives this statement to the API function only.
+                "Resource": ["arn:aws:kms:*:*:key/*"],
+                "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [totp_key_alias(stage)]}},
             },
             {
                 "Sid": "Logs",
@@ -252,6 +302,8 @@ def _narrow(resource: str, stage: str) -> Any:
     """A policy-file resource as this stack's own: its region and account, the secret's real ARN."""
     if resource.startswith("arn:aws:secretsmanager:"):
         return {"Ref": "JwtSecret"}
+    if resource.startswith("arn:aws:kms:"):
+        return {"Fn::GetAtt": ["TotpKey", "Arn"]}
     match = re.fullmatch(r"arn:aws:([a-z0-9-]+):\*:\*:(.+)", resource)
     if not match:
         raise SystemExit(f"{policy_path(stage).name}: unexpected resource {resource}")
@@ -259,14 +311,20 @@ def _narrow(resource: str, stage: str) -> Any:
     return {"Fn::Sub": f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{rest}"}
 
 
-def template_policy(stage: str) -> dict[str, Any]:
-    """The committed policy file of ``stage`` with its resources narrowed to this stack."""
+def template_policy(stage: str, function: str = "APIHandler") -> dict[str, Any]:
+    """The committed policy file of ``stage`` with its resources narrowed to this stack, for the
+    role of ``function`` (the KMS key's statement only for those in KMS_KEY_USERS)."""
     document = json.loads(policy_path(stage).read_text())
     statements = []
     for statement in document["Statement"]:
         resources = statement["Resource"]
         resources = resources if isinstance(resources, list) else [resources]
-        statements.append(statement | {"Resource": [_narrow(r, stage) for r in resources]})
+        narrowed = statement | {"Resource": [_narrow(r, stage) for r in resources]}
+        if statement["Sid"] == "TotpKey":
+            if function not in KMS_KEY_USERS:
+                continue
+            narrowed.pop("Condition")  # the stack's own key, by its ARN: no alias to match
+        statements.append(narrowed)
     return {"Version": document["Version"], "Statement": statements}
 
 
@@ -299,30 +357,79 @@ def data_resources(stage: str) -> dict[str, Any]:
             "GenerateSecretString": {"PasswordLength": SECRET_LENGTH, "ExcludePunctuation": True},
         },
     }
+    resources |= _totp_key_resources(stage)
     return resources
 
 
+def _totp_key_resources(stage: str) -> dict[str, Any]:
+    """The KMS key that encrypts TOTP secrets, rotated yearly, and its alias.
+
+    Its key policy lets the account administer it (and so lets IAM policies grant its use); the
+    functions' roles are granted kms:Encrypt and kms:Decrypt on it, nothing more. In prod the key
+    outlives the stack, as the tables holding its ciphertexts do.
+    """
+    key: dict[str, Any] = {
+        "Type": "AWS::KMS::Key",
+        "Properties": {
+            "Description": f"Latchkey {stage}: encrypts TOTP secrets (the API function may encrypt and decrypt)",
+            "KeySpec": "SYMMETRIC_DEFAULT",
+            "KeyUsage": "ENCRYPT_DECRYPT",
+            "EnableKeyRotation": True,
+            "PendingWindowInDays": KEY_PENDING_DAYS.get(stage, DEFAULT_KEY_PENDING_DAYS),
+            "KeyPolicy": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "TheAccountAdministersTheKey",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    }
+                ],
+            },
+        },
+    }
+    if stage == "prod":
+        key["DeletionPolicy"] = key["UpdateReplacePolicy"] = "Retain"
+    alias = {
+        "Type": "AWS::KMS::Alias",
+        "Properties": {"AliasName": totp_key_alias(stage), "TargetKeyId": {"Ref": "TotpKey"}},
+    }
+    return {"TotpKey": key, "TotpKeyAlias": alias}
+
+
+OUTPUTS = {
+    "JwtSecretArn": {"Value": {"Ref": "JwtSecret"}},
+    "TotpKeyArn": {"Value": {"Fn::GetAtt": ["TotpKey", "Arn"]}},
+}
+
+
 def data_template(stage: str) -> dict[str, Any]:
-    """A template of the tables and the secret alone, for `chalice deploy`'s quick path."""
+    """A template of the tables, the secret and the KMS key alone, for `chalice deploy`'s quick path."""
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": f"Latchkey {stage}: DynamoDB tables and the session-token signing secret",
+        "Description": f"Latchkey {stage}: DynamoDB tables, the session-token signing secret, the TOTP key",
         "Resources": data_resources(stage),
-        "Outputs": {"JwtSecretArn": {"Value": {"Ref": "JwtSecret"}}},
+        "Outputs": OUTPUTS,
     }
 
 
 def merge_template(stage: str) -> dict[str, Any]:
     """What `chalice package --merge-template` adds to its own template for ``stage``."""
     resources = data_resources(stage)
-    policy = template_policy(stage)
     retention = LOG_RETENTION_DAYS.get(stage, DEFAULT_LOG_RETENTION_DAYS)
     for logical, name in function_names(stage).items():
         role = FUNCTIONS[logical][0]
         resources[logical] = {
             "Properties": {
                 "FunctionName": name,
-                "Environment": {"Variables": {"JWT_SECRET_ARN": {"Ref": "JwtSecret"}}},
+                "Environment": {
+                    "Variables": {
+                        "JWT_SECRET_ARN": {"Ref": "JwtSecret"},
+                        "TOTP_KMS_KEY_ID": {"Fn::GetAtt": ["TotpKey", "Arn"]},
+                    }
+                },
             },
             "DependsOn": [f"{logical}LogGroup"],
         }
@@ -330,11 +437,12 @@ def merge_template(stage: str) -> dict[str, Any]:
             "Type": "AWS::Logs::LogGroup",
             "Properties": {"LogGroupName": f"/aws/lambda/{name}", "RetentionInDays": retention},
         }
+        policy = template_policy(stage, logical)
         resources[role] = {"Properties": {"Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": policy}]}}
     return {
-        "Description": f"Latchkey {stage}: the API, the hourly purge, the tables and the signing secret",
+        "Description": f"Latchkey {stage}: the API, the hourly purge, the tables, the signing secret, the TOTP key",
         "Resources": resources,
-        "Outputs": {"JwtSecretArn": {"Value": {"Ref": "JwtSecret"}}},
+        "Outputs": OUTPUTS,
     }
 
 

@@ -4,6 +4,11 @@ Starts moto's DynamoDB server in this process (or, with ``--db dynamodb-local``,
 Local keeping its data in .cache/dynamodb-data), creates the tables from store/tables.py that are
 missing, serves the app at 127.0.0.1:$PORT (default 8000), and runs purge_expired_sessions every
 PURGE_INTERVAL_SECONDS (default 3600), as EventBridge would. Ctrl-C stops everything.
+
+TOTP secrets are encrypted with KMS as in AWS: moto's server in this process serves it (the same
+one as DynamoDB's with moto; one of its own beside DynamoDB Local), with a key made at start, or,
+with DynamoDB Local's kept data, the key kept beside it. KMS_ENDPOINT and TOTP_KMS_KEY_ID, when
+set, name another KMS and key.
 """
 
 from __future__ import annotations
@@ -68,8 +73,11 @@ def main() -> None:
         help="moto in this process, data in memory (default); or DynamoDB Local, data kept in .cache/dynamodb-data",
     )
     db = parser.parse_args().db
+    explicit_key = os.environ.get("TOTP_KMS_KEY_ID")
     for name, value in stage_environment("dev").items():
         os.environ.setdefault(name, value)
+    if not explicit_key:  # the stage's alias names the key in AWS; locally a key is made below
+        os.environ.pop("TOTP_KMS_KEY_ID", None)
     # With moto, a fresh signing key per start unless one is given: restarting the server logs
     # everyone out, which a development server may do (its in-memory data is gone too). DynamoDB
     # Local keeps its data, and the key is kept with it.
@@ -89,12 +97,25 @@ def main() -> None:
 
     local_dynamodb.use_fake_aws_credentials()
     endpoint = os.environ.get("DYNAMODB_ENDPOINT")
-    stop_db = None
-    if not endpoint and db == "dynamodb-local":
+    kms_endpoint = os.environ.get("KMS_ENDPOINT")
+    stops = []
+    kept_data = not endpoint and db == "dynamodb-local"
+    if kept_data:
         endpoint, stop_db = local_dynamodb.start_dynamodb_local(db_path=DYNAMODB_LOCAL_DATA)
+        stops.append(stop_db)
     elif not endpoint:
         endpoint, stop_db = local_dynamodb.start_moto()
-    local_dynamodb.install(Settings.from_env(), endpoint)
+        stops.append(stop_db)
+        kms_endpoint = kms_endpoint or endpoint  # moto serves KMS on the same port
+    if not kms_endpoint:
+        kms_endpoint, stop_kms = local_dynamodb.start_moto()
+        stops.append(stop_kms)
+        if kept_data and not os.environ.get("TOTP_KMS_KEY_ID"):
+            # DynamoDB Local keeps the secrets it was given: keep the key that encrypted them too.
+            os.environ["TOTP_KMS_KEY_ID"] = local_dynamodb.kept_kms_key(
+                DYNAMODB_LOCAL_DATA / "kms-key.json", kms_endpoint
+            )
+    local_dynamodb.install(Settings.from_env(), endpoint, kms_endpoint)
 
     from app import app, purge_expired_sessions
 
@@ -118,10 +139,13 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"Latchkey on http://{host}:{port} (DynamoDB at {endpoint}); Ctrl-C stops it.", flush=True)
+    print(
+        f"Latchkey on http://{host}:{port} (DynamoDB at {endpoint}, KMS at {kms_endpoint}); Ctrl-C stops it.",
+        flush=True,
+    )
     server.serve_forever()
-    if stop_db:
-        stop_db()
+    for stop_service in stops:
+        stop_service()
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
 """Development-only DynamoDB endpoints: moto's in-process server, Amazon's DynamoDB Local (a JVM
-the Makefile installs from npm into .cache/dynamodb-local), and the tables on them.
+the Makefile installs from npm into .cache/dynamodb-local), and the tables on them; and the KMS key
+that encrypts TOTP secrets, on moto's server (which serves every AWS service on its one port).
 
 Used by the dev server and the tests; never deployed (it lives outside chalicelib/).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import signal
@@ -20,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from chalicelib.config import Settings, use_settings
-from chalicelib.store import dynamo
+from chalicelib.store import dynamo, kms
 from chalicelib.store.tables import TABLES, create_tables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,11 +193,67 @@ def _stopper(process: subprocess.Popen[bytes], log: IO[bytes]) -> Callable[[], N
     return stop
 
 
-def install(settings: Settings, endpoint: str) -> Settings:
-    """Point the app at ``endpoint``, create the tables there, and return the settings in force."""
+def _kms_client(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "kms",
+        endpoint_url=endpoint,
+        region_name=FAKE_AWS_ENV["AWS_REGION"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+    )
+
+
+TOTP_KEY_DESCRIPTION = "Latchkey (local): encrypts TOTP secrets"
+
+
+def create_kms_key(kms_endpoint: str) -> str:
+    """A new symmetric key on moto's KMS at ``kms_endpoint``. Returns its ARN."""
+    reply = _kms_client(kms_endpoint).create_key(Description=TOTP_KEY_DESCRIPTION, KeyUsage="ENCRYPT_DECRYPT")
+    return str(reply["KeyMetadata"]["Arn"])
+
+
+def kept_kms_key(path: Path, kms_endpoint: str) -> str:
+    """The KMS key kept in ``path`` (made on first use) on the moto server running in this process.
+
+    moto keeps keys in memory only and cannot import key material, so the key is put back into
+    moto's backend as it was (same id, same material): ciphertexts stored in DynamoDB Local's
+    data before a restart still decrypt after it. Returns its ARN.
+    """
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.kms.models import kms_backends
+
+    region = FAKE_AWS_ENV["AWS_REGION"]
+    backend = kms_backends[DEFAULT_ACCOUNT_ID][region]
+    arn = create_kms_key(kms_endpoint)
+    key = backend.keys[arn.rsplit("/", 1)[1]]
+    if path.exists():
+        kept = json.loads(path.read_text())
+        del backend.keys[key.id]
+        key.id, key.arn = kept["key_id"], arn.rsplit("/", 1)[0] + "/" + kept["key_id"]
+        key.key_material = base64.b64decode(kept["material"])
+        backend.keys[key.id] = key
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps({"key_id": key.id, "material": base64.b64encode(key.key_material).decode()}))
+    return str(key.arn)
+
+
+def install(settings: Settings, endpoint: str, kms_endpoint: str = "") -> Settings:
+    """Point the app at ``endpoint``, create the tables there, and return the settings in force.
+
+    With ``kms_endpoint`` (moto's), TOTP secrets are encrypted there, under the settings' key or,
+    when they name none, a new one.
+    """
     settings = replace(settings, dynamodb_endpoint=endpoint)
+    if kms_endpoint:
+        key = settings.totp_kms_key_id or create_kms_key(kms_endpoint)
+        settings = replace(settings, kms_endpoint=kms_endpoint, totp_kms_key_id=key)
     use_settings(settings)
     dynamo.reset_client()
+    kms.reset_client()
     create_tables(dynamo.client(), settings)
     return settings
 

@@ -1,4 +1,4 @@
-"""Fixtures that read like the story: a DynamoDB endpoint, fresh tables, a clock, the API, a user."""
+"""Fixtures that read like the story: a DynamoDB endpoint, fresh tables, a KMS key, a clock, the API, a user."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from chalice.test import Client  # noqa: E402
 from app import app  # noqa: E402
 from chalicelib.config import Settings, use_settings  # noqa: E402
 from chalicelib.services import Services, use_services  # noqa: E402
-from chalicelib.store import dynamo  # noqa: E402
+from chalicelib.store import dynamo, kms  # noqa: E402
 
 JSON = {"Content-Type": "application/json"}
 START = 2_000_000_000  # 2033-05-18T03:33:20Z: the fake clock's first reading
@@ -96,16 +96,25 @@ def dynamodb_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
     stop()
 
 
+@pytest.fixture(scope="session")
+def kms_endpoint() -> Iterator[str]:
+    """One KMS for the whole test session, on both backends: a moto server of its own."""
+    endpoint, stop = local_dynamodb.start_moto()
+    yield endpoint
+    stop()
+
+
 @pytest.fixture
-def settings(dynamodb_endpoint: str) -> Iterator[Settings]:
-    """Fresh tables (their own name prefix) for one test, and the settings that name them."""
+def settings(dynamodb_endpoint: str, kms_endpoint: str) -> Iterator[Settings]:
+    """Fresh tables (their own name prefix) and a new KMS key for one test, and the settings that name them."""
     base = Settings(table_prefix=f"t{os.getpid()}x{next(_prefixes)}-", jwt_secret="test-signing-key-" + "x" * 32)
-    settings = local_dynamodb.install(base, dynamodb_endpoint)
+    settings = local_dynamodb.install(base, dynamodb_endpoint, kms_endpoint)
     yield settings
     local_dynamodb.drop_tables(settings)
     use_settings(None)
     use_services(None)
     dynamo.reset_client()
+    kms.reset_client()
 
 
 @pytest.fixture
@@ -177,4 +186,11 @@ def count_dynamodb_calls() -> list[str]:
     """Record the name of every DynamoDB call made from now on into the returned list."""
     calls: list[str] = []
     dynamo.client().meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+def count_kms_calls() -> list[str]:
+    """Record the name of every KMS call made from now on into the returned list."""
+    calls: list[str] = []
+    kms.client().meta.events.register("before-call.kms", lambda model, **_: calls.append(model.name))
     return calls

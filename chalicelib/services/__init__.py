@@ -88,7 +88,7 @@ class Services:
     def two_factor(self) -> TwoFactorService:
         from chalicelib.services.two_factor import TwoFactorService
 
-        return TwoFactorService(self.settings, self.clock, self.sessions, self.throttle)
+        return TwoFactorService(self.settings, self.clock, self.sessions, self.throttle, self.held_session)
 
     @cached_property
     def purge(self) -> PurgeService:

@@ -4,10 +4,16 @@ Replay protection lives in the store's conditional writes: a TOTP step is spent 
 user's ``totp_last_step`` only if the new step is later, and a recovery code by removing its hash
 only if it is still there, so of two simultaneous requests with one code exactly one succeeds.
 The secret and the codes are never logged.
+
+Secrets are stored encrypted with KMS (store/kms.py), bound to their user; only a request that
+checks a TOTP code decrypts one (a recovery code needs no secret). A secret still stored in plain
+text, from before encryption, is written back encrypted by the first request that reads it.
+Wrong codes on the management routes count toward the held-session limit (5 in a row, then 429).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,21 +22,26 @@ from chalicelib.errors import (
     ConflictError,
     InvalidCredentialsError,
     InvalidTotpCodeError,
+    ServiceUnavailableError,
     UnauthorizedError,
     invalid_field,
 )
 from chalicelib.security import totp
 from chalicelib.services.auth import Principal
 from chalicelib.services.sessions import IssuedToken, SessionService
-from chalicelib.services.throttle import LoginThrottle
-from chalicelib.store import dynamo
-from chalicelib.store.users import SecondFactor, User, UserStore
+from chalicelib.services.throttle import HeldSessionLimit, LoginThrottle
+from chalicelib.store import dynamo, kms
+from chalicelib.store.users import SecondFactor, StoredSecret, User, UserStore
 
 SETUP_TTL_SECONDS = 600  # a setup not enabled within 10 minutes is forgotten
 PENDING_LOGIN_MAX_FAILURES = 5  # wrong codes that kill a pending login token
 WRONG_CODE = "The code is wrong, expired or already used."
 LOGIN_CODE_FAILED = "The code is incorrect, expired or already used."
 LOGIN_ATTEMPT_OVER = "The login token is invalid, used or has expired; log in again."
+KMS_UNAVAILABLE = "Two-factor authentication is unavailable for a moment: try again shortly."
+KMS_RETRY_AFTER_SECONDS = 5
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,13 +60,19 @@ class TotpSetup:
 
 class TwoFactorService:
     def __init__(
-        self, settings: Settings, clock: Callable[[], int], sessions: SessionService, throttle: LoginThrottle
+        self,
+        settings: Settings,
+        clock: Callable[[], int],
+        sessions: SessionService,
+        throttle: LoginThrottle,
+        held_session: HeldSessionLimit,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.users = UserStore(settings)
         self.sessions = sessions
         self.throttle = throttle
+        self.held_session = held_session
 
     def status(self, user: User) -> TwoFactorStatus:
         return TwoFactorStatus(
@@ -69,7 +86,8 @@ class TwoFactorService:
         if user.two_factor_enabled:
             raise _already_enabled()
         secret = totp.new_secret()
-        if not self.users.start_totp_setup(user.user_id, secret, self.clock() + SETUP_TTL_SECONDS):
+        encrypted = _encrypt(secret, user.user_id)
+        if not self.users.start_totp_setup(user.user_id, encrypted, self.clock() + SETUP_TTL_SECONDS):
             raise _already_enabled()
         uri = totp.provisioning_uri(secret, user.username, self.settings.totp_issuer)
         return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
@@ -78,42 +96,58 @@ class TwoFactorService:
         """Turn two-factor on with a code from the pending setup; returns 10 new recovery codes.
 
         Raises 409 without a live pending setup (or if it is on), 400 InvalidTotpCodeError for a
-        wrong code.
+        wrong code, 429 while the held-session limit holds the user off.
         """
         if user.two_factor_enabled:
             raise _already_enabled()
         now = self.clock()
-        secret = self._live_setup(user, now)
-        if secret is None:
+        pending = self._live_setup(user, now)
+        if pending is None:
             raise ConflictError("No two-factor setup is pending: start one with POST /v1/user/2fa/setup.")
-        step = totp.matching_step(secret, _totp_code(code), now)
-        if step is None:
+        self.held_session.check(user.user_id)
+        entered = _totp_code(code)
+        secret = self._reveal(user.user_id, pending, "pending_totp_secret")
+        step = totp.matching_step(secret, entered, now) if secret is not None else None
+        if secret is None or step is None:
+            self.held_session.failed(user.user_id)
+            self._encrypt_if_plain(user.user_id, "pending_totp_secret", pending)
             raise InvalidTotpCodeError(WRONG_CODE)
+        # The pending ciphertext is already bound to this user: it becomes the enabled secret as is.
+        encrypted = pending if isinstance(pending, bytes) else _encrypt(secret, user.user_id)
         codes = totp.new_recovery_codes()
         hashes = [totp.hash_recovery_code(c) for c in codes]
-        if not self.users.enable_totp(user.user_id, secret, step, hashes, now):
+        if not self.users.enable_totp(user.user_id, pending, encrypted, step, hashes, now):
             raise ConflictError("The two-factor setup changed meanwhile: start again with POST /v1/user/2fa/setup.")
+        self.held_session.succeeded(user.user_id)
         return codes
 
     def disable(self, user: User, code: str | None, recovery_code: str | None) -> None:
         """Turn two-factor off, proven by a TOTP code or a recovery code. Raises 409 if it is off,
-        400 InvalidTotpCodeError for a wrong or used code."""
-        secret = _enabled_secret(user)
-        factor = self._check(user, secret, code, recovery_code, self.clock())
-        if factor is None or not self.users.disable_totp(user.user_id, secret, factor):
+        400 InvalidTotpCodeError for a wrong or used code, 429 while the held-session limit holds."""
+        stored = _enabled_secret(user)
+        self.held_session.check(user.user_id)
+        factor = self._check(user, stored, code, recovery_code, self.clock())
+        if factor is None or not self.users.disable_totp(user.user_id, stored, factor):
+            self.held_session.failed(user.user_id)
+            self._encrypt_if_plain(user.user_id, "totp_secret", stored)
             raise InvalidTotpCodeError(WRONG_CODE)
+        self.held_session.succeeded(user.user_id)
 
     def replace_recovery_codes(self, user: User, code: str) -> list[str]:
         """10 new recovery codes, proven by a TOTP code; the old ones stop working. Raises 409 if
-        two-factor is off, 400 InvalidTotpCodeError for a wrong or used code."""
-        secret = _enabled_secret(user)
-        factor = self._check(user, secret, code, None, self.clock())
-        if factor is None:
-            raise InvalidTotpCodeError(WRONG_CODE)
-        codes = totp.new_recovery_codes()
+        two-factor is off, 400 InvalidTotpCodeError for a wrong or used code, 429 while the
+        held-session limit holds."""
+        stored = _enabled_secret(user)
+        self.held_session.check(user.user_id)
+        factor = self._check(user, stored, code, None, self.clock())
+        replacement = _plain_replacement(user.user_id, stored)
+        codes = totp.new_recovery_codes() if factor is not None else []
         hashes = [totp.hash_recovery_code(c) for c in codes]
-        if not self.users.replace_recovery_codes(user.user_id, secret, factor, hashes):
+        if factor is None or not self.users.replace_recovery_codes(user.user_id, stored, factor, hashes, replacement):
+            self.held_session.failed(user.user_id)
+            self._encrypt_if_plain(user.user_id, "totp_secret", stored, replacement)
             raise InvalidTotpCodeError(WRONG_CODE)
+        self.held_session.succeeded(user.user_id)
         return codes
 
     def complete_login(
@@ -132,11 +166,19 @@ class TwoFactorService:
             raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
         counters = self.throttle.counters(dynamo.get_many(*self.throttle.refs(user.user_id, address, now)))
         self.throttle.check(counters, now)
-        secret = user.totp_secret
-        factor = self._check(user, secret, code, recovery_code, now) if secret else None
-        if factor is None or secret is None or not self.users.spend_second_factor(user.user_id, secret, factor):
+        stored = user.totp_secret
+        factor = self._check(user, stored, code, recovery_code, now) if stored is not None else None
+        replacement = _plain_replacement(user.user_id, stored) if stored is not None else None
+        if (
+            factor is None
+            or stored is None
+            or not self.users.spend_second_factor(user.user_id, stored, factor, replacement)
+        ):
             self.throttle.failed(user.user_id, address, now)
-            if self.sessions.store.add_failure(session.session_id, PENDING_LOGIN_MAX_FAILURES, now) is None:
+            alive = self.sessions.store.add_failure(session.session_id, PENDING_LOGIN_MAX_FAILURES, now) is not None
+            if stored is not None:
+                self._encrypt_if_plain(user.user_id, "totp_secret", stored, replacement)
+            if not alive:
                 raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
             raise InvalidCredentialsError(LOGIN_CODE_FAILED)
         token = self.sessions.exchange(session, PENDING_LOGIN_MAX_FAILURES)
@@ -146,12 +188,22 @@ class TwoFactorService:
         return token
 
     def _check(
-        self, user: User, secret: str, code: str | None, recovery_code: str | None, now: int
+        self,
+        user: User,
+        stored: StoredSecret,
+        code: str | None,
+        recovery_code: str | None,
+        now: int,
     ) -> SecondFactor | None:
         """The second factor that ``code`` or ``recovery_code`` proves, not yet spent; None if wrong.
-        Raises 400 naming the field for something that cannot be a code at all."""
+        Raises 400 naming the field for something that cannot be a code at all. Only a TOTP code
+        decrypts the secret."""
         if code is not None:
-            step = totp.matching_step(secret, _totp_code(code), now, after=user.totp_last_step)
+            entered = _totp_code(code)
+            secret = self._reveal(user.user_id, stored, "totp_secret")
+            if secret is None:
+                return None
+            step = totp.matching_step(secret, entered, now, after=user.totp_last_step)
             return SecondFactor(step=step) if step is not None else None
         assert recovery_code is not None
         canonical = totp.normalize_recovery_code(recovery_code)
@@ -161,8 +213,32 @@ class TwoFactorService:
         return SecondFactor(recovery_hash=hashed) if hashed in user.recovery_hashes else None
 
     @staticmethod
-    def _live_setup(user: User, now: int) -> str | None:
-        """The secret of the user's pending setup, if it has not expired."""
+    def _reveal(user_id: str, stored: StoredSecret, attribute: str) -> str | None:
+        """The base32 secret of a stored one: decrypted by KMS, or as stored before encryption.
+        None for a ciphertext that is not this user's (moved from another record, or altered)."""
+        if isinstance(stored, str):
+            return stored
+        try:
+            return kms.decrypt(stored, user_id).decode("ascii")
+        except (kms.UndecryptableError, UnicodeDecodeError):
+            logger.warning("undecryptable %s for user %s", attribute, user_id)
+            return None
+        except kms.KmsUnavailableError:
+            raise _kms_unavailable() from None
+
+    def _encrypt_if_plain(
+        self, user_id: str, attribute: str, stored: StoredSecret, replacement: bytes | None = None
+    ) -> None:
+        """After a request that read a secret stored in plain text but wrote nothing (a wrong or
+        spent code), write it back encrypted; a change made meanwhile wins. Without KMS, the next
+        use tries again."""
+        encrypted = replacement or _plain_replacement(user_id, stored)
+        if isinstance(stored, str) and encrypted is not None:
+            self.users.encrypt_stored_secret(user_id, attribute, stored, encrypted)
+
+    @staticmethod
+    def _live_setup(user: User, now: int) -> StoredSecret | None:
+        """The stored secret of the user's pending setup, if it has not expired."""
         if user.pending_totp_secret and user.pending_totp_expires_at > now:
             return user.pending_totp_secret
         return None
@@ -175,7 +251,31 @@ def _totp_code(raw: str) -> str:
     return code
 
 
-def _enabled_secret(user: User) -> str:
+def _encrypt(secret: str, user_id: str) -> bytes:
+    """The secret encrypted for the user. Raises 503 when KMS cannot serve now."""
+    try:
+        return kms.encrypt(secret.encode("ascii"), user_id)
+    except kms.KmsUnavailableError:
+        raise _kms_unavailable() from None
+
+
+def _plain_replacement(user_id: str, stored: StoredSecret) -> bytes | None:
+    """The ciphertext to store in place of a secret read in plain text; None for an encrypted one,
+    and when KMS cannot serve now (it is a migration: the request goes on, the next use retries)."""
+    if not isinstance(stored, str):
+        return None
+    try:
+        return kms.encrypt(stored.encode("ascii"), user_id)
+    except kms.KmsUnavailableError:
+        logger.warning("KMS unavailable: a plain-text TOTP secret of user %s stays so for now", user_id)
+        return None
+
+
+def _kms_unavailable() -> ServiceUnavailableError:
+    return ServiceUnavailableError(KMS_UNAVAILABLE, KMS_RETRY_AFTER_SECONDS)
+
+
+def _enabled_secret(user: User) -> StoredSecret:
     if user.totp_secret is None:
         raise ConflictError("Two-factor authentication is not enabled.")
     return user.totp_secret

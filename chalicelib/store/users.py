@@ -1,14 +1,24 @@
 """The users table: ``USER#<id>`` holds a user; ``USERNAME#<lower>`` and ``EMAIL#<lower>`` claim
-uniqueness, written in the same transaction as the user."""
+uniqueness, written in the same transaction as the user.
+
+TOTP secrets are stored as the two-factor service hands them over: KMS ciphertexts (binary). A
+secret stored before they were encrypted is a base32 string, until its first use re-encrypts it
+(or scripts/encrypt_totp_secrets.py does).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from boto3.dynamodb.types import Binary
+
 from chalicelib.config import Settings
 from chalicelib.store import dynamo
 from chalicelib.store.tables import USERS
+
+# A TOTP secret as stored: a KMS ciphertext, or (stored before encryption) the base32 secret itself.
+StoredSecret = bytes | str
 
 
 @dataclass(frozen=True)
@@ -19,10 +29,10 @@ class User:
     password_hash: str
     created_at: int
     # Two-factor state, managed by the two-factor service.
-    totp_secret: str | None = None
+    totp_secret: StoredSecret | None = None
     totp_last_step: int = 0
     recovery_hashes: tuple[str, ...] = field(default_factory=tuple)
-    pending_totp_secret: str | None = None
+    pending_totp_secret: StoredSecret | None = None
     pending_totp_expires_at: int = 0
 
     @property
@@ -57,12 +67,19 @@ def _parse_user(item: dict[str, Any]) -> User:
         email=item["email"],
         password_hash=item["password_hash"],
         created_at=item["created_at"],
-        totp_secret=item.get("totp_secret"),
+        totp_secret=_stored_secret(item.get("totp_secret")),
         totp_last_step=item.get("totp_last_step", 0),
         recovery_hashes=tuple(sorted(item.get("recovery_hashes", ()))),
-        pending_totp_secret=item.get("pending_totp_secret"),
+        pending_totp_secret=_stored_secret(item.get("pending_totp_secret")),
         pending_totp_expires_at=item.get("pending_totp_expires_at", 0),
     )
+
+
+def _stored_secret(value: Any) -> StoredSecret | None:
+    """A secret attribute as stored: bytes for a ciphertext (boto3 reads binary as Binary), or str."""
+    if isinstance(value, Binary):
+        return bytes(value.value)  # type: ignore[attr-defined]  # the stubs omit it
+    return value if isinstance(value, (bytes, str)) else None
 
 
 def _parse_claim(item: dict[str, Any]) -> str:
@@ -124,9 +141,12 @@ class UserStore:
     # Two-factor state. Every change is one conditional UpdateItem on the user's item: the condition
     # names the state the service checked, so a change made meanwhile (a restarted setup, a code
     # spent by a simultaneous request, a disable) makes the write fail instead of being overwritten.
+    # Secrets are compared as stored: a ciphertext is the bytes read (KMS never makes the same one
+    # twice), so the service passes back what it read. Where a write names a ``replacement``, a
+    # secret read in plain text is replaced by that ciphertext in the same write.
 
-    def start_totp_setup(self, user_id: str, secret: str, expires_at: int) -> bool:
-        """Store (or replace) a pending TOTP setup. False if two-factor is already on."""
+    def start_totp_setup(self, user_id: str, secret: bytes, expires_at: int) -> bool:
+        """Store (or replace) a pending TOTP setup with an encrypted secret. False if two-factor is on."""
         return self._update(
             user_id,
             "SET pending_totp_secret = :secret, pending_totp_expires_at = :expires",
@@ -134,37 +154,60 @@ class UserStore:
             {":secret": secret, ":expires": expires_at},
         )
 
-    def enable_totp(self, user_id: str, secret: str, step: int, recovery_hashes: list[str], now: int) -> bool:
-        """Turn the pending setup whose secret is ``secret`` into the user's second factor, with
-        ``step`` already spent. False if that setup is no longer pending and live."""
+    def enable_totp(
+        self, user_id: str, pending: StoredSecret, secret: bytes, step: int, recovery_hashes: list[str], now: int
+    ) -> bool:
+        """Turn the pending setup stored as ``pending`` into the user's second factor, encrypted as
+        ``secret``, with ``step`` already spent. False if that setup is no longer pending and live."""
         return self._update(
             user_id,
             "SET totp_secret = :secret, totp_last_step = :step, recovery_hashes = :hashes "
             "REMOVE pending_totp_secret, pending_totp_expires_at",
-            "attribute_not_exists(totp_secret) AND pending_totp_secret = :secret AND pending_totp_expires_at > :now",
-            {":secret": secret, ":step": step, ":hashes": set(recovery_hashes), ":now": now},
+            "attribute_not_exists(totp_secret) AND pending_totp_secret = :pending AND pending_totp_expires_at > :now",
+            {":pending": pending, ":secret": secret, ":step": step, ":hashes": set(recovery_hashes), ":now": now},
         )
 
-    def spend_second_factor(self, user_id: str, secret: str, factor: SecondFactor) -> bool:
+    def spend_second_factor(
+        self, user_id: str, secret: StoredSecret, factor: SecondFactor, replacement: bytes | None = None
+    ) -> bool:
         """Spend a checked TOTP step (only if later than the last one spent) or recovery code (only
         if still unused). False if it was spent already, or two-factor changed meanwhile."""
         condition, values = _factor_condition(secret, factor)
+        sets = _replacing(replacement, values)
         if factor.step is not None:
-            update = "SET totp_last_step = :step"
+            update = "SET " + ", ".join(["totp_last_step = :step", *sets])
         else:
-            update = "DELETE recovery_hashes :spent"
+            update = ("SET " + ", ".join(sets) + " " if sets else "") + "DELETE recovery_hashes :spent"
             values[":spent"] = {factor.recovery_hash}
         return self._update(user_id, update, condition, values)
 
-    def replace_recovery_codes(self, user_id: str, secret: str, factor: SecondFactor, hashes: list[str]) -> bool:
+    def replace_recovery_codes(
+        self,
+        user_id: str,
+        secret: StoredSecret,
+        factor: SecondFactor,
+        hashes: list[str],
+        replacement: bytes | None = None,
+    ) -> bool:
         """Spend ``factor`` and replace every recovery code, in one write. False as for spending."""
         condition, values = _factor_condition(secret, factor)
-        update = "SET recovery_hashes = :hashes"
+        sets = ["recovery_hashes = :hashes", *_replacing(replacement, values)]
         if factor.step is not None:
-            update += ", totp_last_step = :step"
-        return self._update(user_id, update, condition, values | {":hashes": set(hashes)})
+            sets.append("totp_last_step = :step")
+        return self._update(user_id, "SET " + ", ".join(sets), condition, values | {":hashes": set(hashes)})
 
-    def disable_totp(self, user_id: str, secret: str, factor: SecondFactor) -> bool:
+    def encrypt_stored_secret(self, user_id: str, attribute: str, plain: str, secret: bytes) -> bool:
+        """Replace ``attribute`` (``totp_secret`` or ``pending_totp_secret``), stored in plain text as
+        ``plain``, by its ciphertext ``secret``. False if it holds something else by now."""
+        assert attribute in ("totp_secret", "pending_totp_secret")
+        return self._update(
+            user_id,
+            f"SET {attribute} = :secret",
+            f"{attribute} = :plain",
+            {":plain": plain, ":secret": secret},
+        )
+
+    def disable_totp(self, user_id: str, secret: StoredSecret, factor: SecondFactor) -> bool:
         """Spend ``factor`` and turn two-factor off, in one write. False as for spending.
 
         ``totp_last_step`` stays: it is harmless, and reset when two-factor is enabled again.
@@ -197,7 +240,15 @@ class SecondFactor:
     recovery_hash: str | None = None
 
 
-def _factor_condition(secret: str, factor: SecondFactor) -> tuple[str, dict[str, Any]]:
+def _replacing(replacement: bytes | None, values: dict[str, Any]) -> list[str]:
+    """The SET clause that stores ``replacement`` as the secret (none without one)."""
+    if replacement is None:
+        return []
+    values[":replacement"] = replacement
+    return ["totp_secret = :replacement"]
+
+
+def _factor_condition(secret: StoredSecret, factor: SecondFactor) -> tuple[str, dict[str, Any]]:
     """The condition under which ``factor`` may be spent: two-factor is still on with ``secret``,
     and the step is later than the last one spent, or the recovery code is still there."""
     if factor.step is not None:

@@ -1,8 +1,8 @@
-"""DynamoDB round trips per request, for every route, by session token and by API key.
+"""DynamoDB and KMS round trips per request, for every route, by session token and by API key.
 
 Drives the app through Chalice's test client against moto's DynamoDB server in this process,
-counting the calls the app's DynamoDB client makes (a botocore before-call hook). Prints a
-Markdown table; with --json, the figures as JSON.
+counting the calls the app's DynamoDB and KMS clients make (botocore before-call hooks; KMS, which
+encrypts TOTP secrets, is moto's too). Prints a Markdown table; with --json, the figures as JSON.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from chalice.test import Client  # noqa: E402
 from app import app  # noqa: E402
 from chalicelib.config import Settings  # noqa: E402
 from chalicelib.services import Services, use_services  # noqa: E402
-from chalicelib.store import dynamo  # noqa: E402
+from chalicelib.store import dynamo, kms  # noqa: E402
 
 PASSWORD = "correct horse battery"
 JSON = {"Content-Type": "application/json"}
@@ -46,6 +46,7 @@ class Measured:
     credential: str
     status: int
     calls: list[str]
+    kms_calls: list[str]
 
 
 class Bench:
@@ -53,11 +54,16 @@ class Bench:
         self.client = client
         self.clock = clock
         self.calls: list[str] = []
+        self.kms_calls: list[str] = []
         dynamo.client().meta.events.register("before-call.dynamodb", self._count)
+        kms.client().meta.events.register("before-call.kms", self._count_kms)
         self.results: list[Measured] = []
 
     def _count(self, model: Any, **_: Any) -> None:
         self.calls.append(model.name)
+
+    def _count_kms(self, model: Any, **_: Any) -> None:
+        self.kms_calls.append(model.name)
 
     def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
         headers = dict(JSON)
@@ -71,8 +77,9 @@ class Bench:
         self, label: str, credential: str, method: str, path: str, body: Any = None, token: str | None = None
     ) -> Any:
         self.calls.clear()
+        self.kms_calls.clear()
         status, reply = self.call(method, path, body, token)
-        self.results.append(Measured(label, credential, status, list(self.calls)))
+        self.results.append(Measured(label, credential, status, list(self.calls), list(self.kms_calls)))
         return reply
 
 
@@ -172,6 +179,15 @@ def journey(b: Bench) -> None:
         b.clock.now += 30
         pending = b.call("POST", "/v1/login", {"username": "alice", "password": PASSWORD})[1]["token"]
         m("POST /v1/login/totp", "pending", "POST", "/v1/login/totp", {"code": totp.at(b.clock.now)}, token=pending)
+        pending = b.call("POST", "/v1/login", {"username": "alice", "password": PASSWORD})[1]["token"]
+        m(
+            "POST /v1/login/totp (recovery code)",
+            "pending",
+            "POST",
+            "/v1/login/totp",
+            {"recovery_code": codes["recovery_codes"][1]},
+            token=pending,
+        )
         b.clock.now += 30
         m(
             "POST /v1/user/2fa/disable",
@@ -194,21 +210,27 @@ def main() -> None:
         help="moto in this process, or DynamoDB Local in its own (so this process's memory is the app's alone)",
     )
     args = parser.parse_args()
+    stops = []
     if args.backend == "dynamodb-local":
         from common import endpoint as start_endpoint
 
         _, url, stop = start_endpoint("dynamodb-local")
+        kms_url, stop_kms = local_dynamodb.start_moto()  # DynamoDB Local serves no KMS
+        stops += [stop, stop_kms]
     else:
         url, stop = local_dynamodb.start_moto()
+        kms_url = url  # moto serves every service on its one port
+        stops.append(stop)
     try:
-        settings = local_dynamodb.install(Settings(table_prefix="bench-", jwt_secret="b" * 48), url)
+        settings = local_dynamodb.install(Settings(table_prefix="bench-", jwt_secret="b" * 48), url, kms_url)
         clock = Clock()
         use_services(Services(settings, clock))
         with Client(app) as client:
             bench = Bench(client, clock)
             journey(bench)
     finally:
-        stop()
+        for stop_service in stops:
+            stop_service()
     if args.json:
         print(json.dumps([vars(r) for r in bench.results], indent=1))
         return
@@ -218,10 +240,11 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"Peak RSS of one process after serving every route of the round-trip table once: {peak:.0f} MB")
         return
-    print("| route | credential | status | round trips | calls |")
-    print("|---|---|---|---|---|")
+    print("| route | credential | status | DynamoDB round trips | calls | KMS calls |")
+    print("|---|---|---|---|---|---|")
     for r in bench.results:
-        print(f"| {r.route} | {r.credential} | {r.status} | {len(r.calls)} | {', '.join(r.calls)} |")
+        kms_calls = ", ".join(r.kms_calls) or "0"
+        print(f"| {r.route} | {r.credential} | {r.status} | {len(r.calls)} | {', '.join(r.calls)} | {kms_calls} |")
 
 
 if __name__ == "__main__":

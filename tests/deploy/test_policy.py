@@ -55,8 +55,9 @@ def test_the_policy_names_only_our_tables_indexes_secret_and_log_groups(stage: s
     committed = json.loads(deploy_template.policy_path(stage).read_text())
     settings = deploy_template.stage_settings(stage)
     by_sid = {s["Sid"]: s for s in committed["Statement"]}
-    assert set(by_sid) == {"Tables", "SigningKey", "Logs"}
-    assert all(s["Effect"] == "Allow" and "Condition" not in s for s in committed["Statement"])
+    assert set(by_sid) == {"Tables", "SigningKey", "TotpKey", "Logs"}
+    assert all(s["Effect"] == "Allow" for s in committed["Statement"])
+    assert all("Condition" not in s for sid, s in by_sid.items() if sid != "TotpKey")
     expected = set()
     for table in TABLES:
         arn = f"arn:aws:dynamodb:*:*:table/{settings.table_name(table.name)}"
@@ -66,14 +67,28 @@ def test_the_policy_names_only_our_tables_indexes_secret_and_log_groups(stage: s
     assert by_sid["SigningKey"]["Resource"] == [
         f"arn:aws:secretsmanager:*:*:secret:{deploy_template.secret_name(stage)}-??????"
     ]
+    # The KMS key, whose id a policy file cannot know, is the one with the stage's alias, and the
+    # functions may only encrypt and decrypt with it.
+    assert by_sid["TotpKey"] == {
+        "Sid": "TotpKey",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:Encrypt"],
+        "Resource": ["arn:aws:kms:*:*:key/*"],
+        "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [f"alias/latchkey-{stage}/totp-secrets"]}},
+    }
+    assert deploy_template.stage_environment(stage)["TOTP_KMS_KEY_ID"] == f"alias/latchkey-{stage}/totp-secrets"
     log_groups = f"arn:aws:logs:*:*:log-group:/aws/lambda/latchkey-{stage}"
     assert all(r.startswith(log_groups) for r in by_sid["Logs"]["Resource"])
     assert "*" not in [r for s in committed["Statement"] for r in s["Resource"]]
 
 
-def test_the_code_reads_the_signing_secret_and_calls_no_other_service() -> None:
+def test_the_code_reads_the_signing_secret_uses_the_totp_key_and_calls_no_other_service() -> None:
     actions = deploy_template.collect_actions()
-    assert {a for a in actions if not a.startswith("dynamodb:")} == {"secretsmanager:GetSecretValue"}
+    assert {a for a in actions if not a.startswith("dynamodb:")} == {
+        "secretsmanager:GetSecretValue",
+        "kms:Encrypt",
+        "kms:Decrypt",
+    }
     # What the store calls today; get_many is GetItem or BatchGetItem, a transaction needs PutItem.
     assert {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:BatchWriteItem"} <= actions
     assert "dynamodb:PutItem" in actions
@@ -107,6 +122,32 @@ def test_the_collector_sees_calls_however_the_client_is_reached() -> None:
         ("dynamodb", "query"),
         ("kms", "decrypt"),
     }
+
+
+def test_the_collector_sees_calls_on_a_modules_own_client_factory() -> None:
+    source = """
+        import boto3
+
+        def client():
+            return boto3.client("kms", region_name="x")
+
+        def encrypt():
+            return client().encrypt(KeyId="k")
+
+        def decrypt():
+            c = client()
+            return c.decrypt(CiphertextBlob=b"")
+    """
+    assert _collected(source) == {("kms", "encrypt"), ("kms", "decrypt")}
+    # and from another module, through the adapter: store/kms.py's client()
+    elsewhere = """
+        from chalicelib.store import dynamo, kms
+
+        def f():
+            kms.client().re_encrypt(CiphertextBlob=b"")
+            dynamo.client().get_item(TableName="t")
+    """
+    assert _collected(elsewhere) == {("kms", "re_encrypt"), ("dynamodb", "get_item")}
 
 
 def test_a_transaction_needs_the_actions_of_the_items_it_carries() -> None:

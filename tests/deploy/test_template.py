@@ -51,7 +51,7 @@ def test_the_tables_are_those_of_store_tables(packages: dict[str, Package], stag
 def test_the_quick_paths_data_template_holds_the_same_tables_and_secret(dev: Package) -> None:
     data = deploy_template.data_template("dev")["Resources"]
     assert data == {k: v for k, v in dev.template["Resources"].items() if k in data}
-    assert set(data) == set(dev.resources("AWS::DynamoDB::Table")) | {"JwtSecret"}
+    assert set(data) == set(dev.resources("AWS::DynamoDB::Table")) | {"JwtSecret", "TotpKey", "TotpKeyAlias"}
 
 
 def test_prod_tables_are_protected_from_deletion_and_dev_tables_are_not(dev: Package, prod: Package) -> None:
@@ -99,21 +99,39 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+TOTP_KEY_ARN = {"Fn::GetAtt": ["TotpKey", "Arn"]}
+
+
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_every_role_has_only_the_narrowed_policy_file(packages: dict[str, Package], stage: str) -> None:
     package = packages[stage]
     committed = json.loads(deploy_template.policy_path(stage).read_text())
     roles = package.resources("AWS::IAM::Role")
     assert set(roles) == {role for role, _ in deploy_template.FUNCTIONS.values()}
-    for role in roles.values():
+    for function, (role_id, _) in deploy_template.FUNCTIONS.items():
+        role = roles[role_id]
         assert "ManagedPolicyArns" not in role["Properties"]
         [policy] = role["Properties"]["Policies"]
         statements = policy["PolicyDocument"]["Statement"]
-        assert [s["Action"] for s in statements] == [s["Action"] for s in committed["Statement"]]
-        assert all(s["Effect"] == "Allow" for s in statements)
+        # The purge function touches no TOTP secret: its role has no statement on the KMS key.
+        expected = [s for s in committed["Statement"] if s["Sid"] != "TotpKey" or function == "APIHandler"]
+        assert [s["Action"] for s in statements] == [s["Action"] for s in expected]
+        assert all(s["Effect"] == "Allow" and "Condition" not in s for s in statements)
         actions = {a for s in statements for a in s["Action"]}
         assert "dynamodb:Scan" not in actions and not any("*" in a for a in actions)
-        resources = [r for s in statements for r in s["Resource"]]
+        kms = [s for s in statements if any(a.startswith("kms:") for a in s["Action"])]
+        if function == "APIHandler":
+            assert kms == [
+                {
+                    "Sid": "TotpKey",
+                    "Effect": "Allow",
+                    "Action": ["kms:Decrypt", "kms:Encrypt"],
+                    "Resource": [TOTP_KEY_ARN],
+                }
+            ]
+        else:
+            assert kms == []
+        resources = [r for s in statements for r in s["Resource"] if r != TOTP_KEY_ARN]
         # Only log streams (named by Lambda at run time) are left open, inside our own log groups.
         for text in (s for r in resources for s in _strings(r)):
             assert "*" not in text.replace(":*", ""), text
@@ -125,3 +143,44 @@ def test_every_role_has_only_the_narrowed_policy_file(packages: dict[str, Packag
             "Action": ["secretsmanager:GetSecretValue"],
             "Resource": [{"Ref": "JwtSecret"}],
         }
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_totp_key_is_a_rotated_symmetric_key_the_account_administers(
+    packages: dict[str, Package], stage: str
+) -> None:
+    package = packages[stage]
+    [(key_id, key)] = package.resources("AWS::KMS::Key").items()
+    assert key_id == "TotpKey"
+    properties = key["Properties"]
+    assert properties["EnableKeyRotation"] is True
+    assert properties["KeySpec"] == "SYMMETRIC_DEFAULT" and properties["KeyUsage"] == "ENCRYPT_DECRYPT"
+    assert properties.get("Enabled", True) is True
+    # The key policy names the account alone: the functions' roles get their use through IAM.
+    [statement] = properties["KeyPolicy"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    [alias] = package.resources("AWS::KMS::Alias").values()
+    assert alias["Properties"] == {
+        "AliasName": deploy_template.stage_environment(stage)["TOTP_KMS_KEY_ID"],
+        "TargetKeyId": {"Ref": "TotpKey"},
+    }
+    # A prod stack's tables outlive it, and so must the key their secrets are encrypted with.
+    if stage == "prod":
+        assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
+    for function in package.resources("AWS::Serverless::Function").values():
+        assert function["Properties"]["Environment"]["Variables"]["TOTP_KMS_KEY_ID"] == TOTP_KEY_ARN
+
+
+def test_no_statement_of_either_stage_grants_more_than_encrypt_and_decrypt_on_kms(
+    packages: dict[str, Package],
+) -> None:
+    for package in packages.values():
+        for role in package.resources("AWS::IAM::Role").values():
+            for policy in role["Properties"]["Policies"]:
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                    touched = [a for a in actions if a.lower().startswith("kms:") or a == "*"]
+                    assert set(touched) <= {"kms:Encrypt", "kms:Decrypt"}, statement
+                    if touched:
+                        assert statement["Resource"] == [TOTP_KEY_ARN], statement
