@@ -372,6 +372,7 @@ export class Client {
     let waited = 0;
     for (let attempt = 1; ; attempt++) {
       let response;
+      let text;
       try {
         response = await this._fetch(this.url + path, {
           method,
@@ -379,6 +380,7 @@ export class Client {
           body: body !== undefined ? JSON.stringify(body) : undefined,
           signal: AbortSignal.timeout(this.timeout),
         });
+        text = await response.text(); // within the same timeout: a reply that stalls midway is one too
       } catch (error) {
         if (error?.name === "TimeoutError" || error?.name === "AbortError") {
           throw new NetworkError(`${this.url} did not answer within ${this.timeout} ms`, { timedOut: true, cause: error });
@@ -389,13 +391,11 @@ export class Client {
       if (RETRIED_STATUSES.has(response.status) && attempt < this.maxAttempts) {
         const delay = (retryAfter ?? 1) * 1000;
         if (waited + delay <= this.maxRetryWait) {
-          await response.arrayBuffer().catch(() => {});
           await this._sleep(delay);
           waited += delay;
           continue;
         }
       }
-      const text = await response.text();
       let parsed = null;
       if (text) {
         try { parsed = JSON.parse(text); } catch { parsed = text; }

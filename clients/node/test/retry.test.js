@@ -103,6 +103,19 @@ test("a server that does not answer in time is a NetworkError", async () => {
   });
 });
 
+test("a server that is not there is a NetworkError", async () => {
+  const closed = createServer();
+  await new Promise((resolve) => closed.listen(0, "127.0.0.1", resolve));
+  const nowhere = `http://127.0.0.1:${closed.address().port}`;
+  await new Promise((resolve) => closed.close(resolve)); // nothing listens there any more
+  await assert.rejects(new Client({ url: nowhere, token: "t" }).getUser(), (error) => {
+    assert.ok(error instanceof NetworkError);
+    assert.equal(error.timedOut, false);
+    assert.ok(error.message.includes(nowhere), error.message);
+    return true;
+  });
+});
+
 test("what the client sends", async () => {
   replies = [{ status: 204 }];
   const client = new Client({ url: `${url}/api/`, token: "the-token", deviceToken: "d1" });
