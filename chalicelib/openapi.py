@@ -60,6 +60,19 @@ SCHEMAS: dict[str, Schema] = {
             "created_at": TIMESTAMP,
             "expires_at": NULLABLE_TIMESTAMP,
             "last_used_at": NULLABLE_TIMESTAMP,
+            "scope": {
+                "oneOf": [
+                    obj(
+                        {
+                            "applications": {"type": ["array", "null"], "items": {"type": "string"}},
+                            "permissions": {"type": ["array", "null"], "items": PERMISSION},
+                        }
+                    ),
+                    {"type": "null"},
+                ],
+                "description": "What the key may reach: these applications only (null: all of the user's), "
+                "with at most these permissions (null: the role's). Null: the user's full access.",
+            },
         }
     ),
     "Application": obj(
@@ -74,6 +87,17 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "Collaborator": obj({"username": {"type": "string"}, "role": ROLE, "added_at": TIMESTAMP}),
+    "Person": obj(
+        {
+            "username": {"type": "string"},
+            "applications": {
+                "type": "array",
+                "items": obj(
+                    {"id": {"type": "string"}, "name": {"type": "string"}, "role": ROLE, "added_at": TIMESTAMP}
+                ),
+            },
+        }
+    ),
     "TwoFactorStatus": obj(
         {
             "enabled": {"type": "boolean"},
@@ -236,6 +260,7 @@ REPLIES: dict[str, dict[str, Any]] = {
     "refresh_token": ok(ref("Token")),
     "create_api_key": ok(ref("ApiKeyCreated"), 201, "The key: shown this once."),
     "list_api_keys": ok(listing("api_keys", "ApiKey"), description="Oldest first."),
+    "rotate_api_key": ok(ref("ApiKeyCreated"), 201, "The new key: shown this once. The old one ends after the grace."),
     "delete_api_key": ok(None, 204, "Revoked."),
     "batch_delete_api_keys": ok(
         obj(
@@ -262,6 +287,9 @@ REPLIES: dict[str, dict[str, Any]] = {
     "list_collaborators": ok(listing("collaborators", "Collaborator"), description="The owner is not listed."),
     "put_collaborator": ok(ref("Collaborator"), 201, "Added.") | ok(ref("Collaborator"), 200, "Already one."),
     "remove_collaborator": ok(None, 204, "Removed."),
+    "transfer_application": ok(ref("Application"), description="The application as you now see it (a developer)."),
+    "list_people": ok(listing("collaborators", "Person"), description="By username."),
+    "offboard_collaborator": ok(obj({"removed_from": {"type": "array", "items": {"type": "string"}}})),
     "list_user_events": ok(listing("events", "Event"), description="Newest first."),
     "list_application_events": ok(listing("events", "Event"), description="Newest first."),
 }
@@ -296,6 +324,7 @@ LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
     },
     ("/v1/user/api-keys", "post", "201"): {
         "DeleteApiKey": {"operationId": "delete_api_key", "parameters": _APP_ID},
+        "RotateApiKey": {"operationId": "rotate_api_key", "parameters": _APP_ID},
         "GetUserByApiKey": {"operationId": "get_user", "parameters": _bearer_from("/key")},
     },
     ("/v1/applications", "post", "201"): {

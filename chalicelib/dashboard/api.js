@@ -119,6 +119,8 @@ export const api = {
   apiKeys: () => all("v1/user/api-keys", "api_keys"),
   createApiKey: (body) => call("POST", "v1/user/api-keys", { body }),
   deleteApiKeys: (ids) => call("POST", "v1/user/api-keys/batch-delete", { body: { ids } }),
+  rotateApiKey: (id, graceSeconds) =>
+    call("POST", `v1/user/api-keys/${seg(id)}/rotate`, { body: { grace_seconds: graceSeconds } }),
 
   twoFactor: () => call("GET", "v1/user/2fa"),
   twoFactorSetup: () => call("POST", "v1/user/2fa/setup"),
@@ -134,6 +136,10 @@ export const api = {
   putCollaborator: (id, username, role) =>
     call("PUT", `v1/applications/${seg(id)}/collaborators/${seg(username)}`, { body: { role } }),
   removeCollaborator: (id, username) => call("DELETE", `v1/applications/${seg(id)}/collaborators/${seg(username)}`),
+  transferApplication: (id, username) => call("POST", `v1/applications/${seg(id)}/transfer`, { body: { username } }),
+
+  people: () => all("v1/collaborators", "collaborators"),
+  offboard: (username) => call("DELETE", `v1/collaborators/${seg(username)}`),
 
   userEvents: (limit, cursor) => call("GET", `v1/user/events?${page(limit, cursor)}`),
   applicationEvents: (id, limit, cursor) => call("GET", `v1/applications/${seg(id)}/events?${page(limit, cursor)}`),

@@ -7,6 +7,7 @@ import * as auth from "./auth.js";
 import * as tokens from "./tokens.js";
 import * as twoFactor from "./twofactor.js";
 import * as applications from "./applications.js";
+import * as people from "./people.js";
 import * as events from "./events.js";
 
 const VIEWS = ["login", "totp", "signup", "preferences"];
@@ -37,6 +38,7 @@ const TABS = {
   tokens: { title: "Access tokens", show: tokens.show, reset: tokens.reset },
   "2fa": { title: "Two-factor authentication", show: twoFactor.show, reset: twoFactor.reset },
   applications: { title: "Applications", show: applications.show, reset: applications.reset },
+  people: { title: "People", show: people.show, reset: people.reset },
   security: { title: "Security log", show: events.show, reset: events.reset },
 };
 const TAB_ORDER = Object.keys(TABS);
@@ -160,6 +162,7 @@ function start() {
   tokens.init();
   twoFactor.init();
   applications.init();
+  people.init();
   events.init();
   $(".tabs").addEventListener("keydown", onTabKey);
   $("#logout").addEventListener("click", () => logOut("You have logged out."));

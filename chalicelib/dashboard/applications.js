@@ -3,6 +3,7 @@
 
 import { api, session } from "./api.js";
 import { $, el, setText, timeEl, showError, submitting, pressing, confirmDialog, clearErrors } from "./ui.js";
+import * as events from "./events.js";
 
 const ROLES = ["developer", "operator", "observer"];
 const ROLE_NAMES = { owner: "Owner", developer: "Developer", operator: "Operator", observer: "Observer" };
@@ -60,10 +61,23 @@ function renderApplications() {
   $("#apps-empty").hidden = applications.length > 0;
 }
 
+// The application's audit log, for those who may manage its collaborators: its latest events.
+async function showActivity(id) {
+  $("#app-activity").hidden = false;
+  showError("#app-activity-error", null);
+  try {
+    const page = await api.applicationEvents(id, 25, null);
+    $("#app-activity-table tbody").replaceChildren(...page.events.map(events.row));
+  } catch (error) {
+    showError("#app-activity-error", error);
+  }
+}
+
 function closeDetail() {
   current = null;
   $("#app-detail").hidden = true;
   $("#collab-table tbody").replaceChildren();
+  $("#app-activity-table tbody").replaceChildren();
 }
 
 async function openDetail(app, focus = true) {
@@ -85,12 +99,22 @@ async function openDetail(app, focus = true) {
   }
   $("#app-delete").hidden = !app.permissions.includes("delete");
   $("#app-leave").hidden = app.role === "owner";
+  const transferForm = $("#app-transfer-form");
+  transferForm.hidden = app.role !== "owner";
+  if (focus) clearErrors(transferForm);
   setText("#collab-error", "");
   if (focus) setText("#collab-status", "");
   detail.hidden = false;
   if (focus) $("#app-detail-title").focus();
+  if (manages) showActivity(app.id);
+  else $("#app-activity").hidden = true;
   try {
-    renderCollaborators(await api.collaborators(app.id), manages);
+    const collaborators = await api.collaborators(app.id);
+    renderCollaborators(collaborators, manages);
+    $("#app-transfer-username").replaceChildren(
+      ...collaborators.map((c) => el("option", { value: c.username }, c.username)),
+    );
+    if (collaborators.length === 0) transferForm.hidden = true;
   } catch (error) {
     showError("#collab-error", error);
   }
@@ -241,6 +265,26 @@ export function init() {
       setText("#apps-status", `You left ${app.name}.`);
       await show();
       $("#app-name").focus();
+    });
+  });
+
+  $("#app-transfer-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const app = current;
+    const username = form.elements.username.value;
+    if (!username) return;
+    const sure = await confirmDialog(
+      "Transfer ownership?",
+      `${username} becomes the owner of ${app.name}; you stay on as a developer and cannot undo this yourself.`,
+      "Transfer",
+    );
+    if (!sure) return;
+    await submitting(form, async () => {
+      const updated = await api.transferApplication(app.id, username);
+      setText("#apps-status", `${updated.owner} now owns ${updated.name}.`);
+      current = updated;
+      await show();
     });
   });
 

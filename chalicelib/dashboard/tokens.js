@@ -1,4 +1,5 @@
-// The Access tokens tab: the session token (copy, refresh) and API keys (list, create, delete).
+// The Access tokens tab: the session token (copy, refresh) and API keys (list, create with a
+// scope, rotate, delete).
 
 import { api, session } from "./api.js";
 import {
@@ -18,6 +19,18 @@ import {
 
 let keys = [];
 let newKey = null;
+let rotating = null; // the key the rotate dialog is for
+let appNames = new Map(); // application id -> name, for showing scopes
+
+// A key's scope in words: "all applications, all permissions" for an unscoped key.
+function scopeText(scope) {
+  if (!scope) return "Full access";
+  const apps = scope.applications
+    ? scope.applications.map((id) => appNames.get(id) ?? id).join(", ")
+    : "all applications";
+  const permissions = scope.permissions ? scope.permissions.join(", ") : "your role's permissions";
+  return `${apps}; ${permissions}`;
+}
 
 export function reset() {
   keys = [];
@@ -36,6 +49,14 @@ export async function show() {
     renderKeys();
   } catch (error) {
     showError("#keys-error", error);
+  }
+  try {
+    if (keys.some((key) => key.scope?.applications)) {
+      appNames = new Map((await api.applications()).map((app) => [app.id, app.name]));
+      renderKeys();
+    }
+  } catch {
+    // Names are a nicety: the ids are shown instead.
   }
 }
 
@@ -60,7 +81,17 @@ function renderKeys() {
       el("td", {}, timeEl(key.created_at)),
       el("td", {}, timeEl(key.last_used_at, "Never used")),
       el("td", {}, timeEl(key.expires_at, "Never")),
+      el("td", { class: "key-scope" }, scopeText(key.scope)),
       el("td", {}, key.description ?? ""),
+      el(
+        "td",
+        {},
+        el(
+          "button",
+          { type: "button", class: "secondary small", dataset: { rotate: key.id }, "aria-label": `Rotate ${key.name}` },
+          "Rotate",
+        ),
+      ),
     ),
   );
   $("#keys-table tbody").replaceChildren(...rows);
@@ -107,11 +138,29 @@ async function deleteSelected() {
   $("#key-create").focus();
 }
 
-function openCreateDialog() {
+async function openCreateDialog() {
   const form = $("#key-create-form");
   form.reset();
   clearErrors(form);
+  const list = $("#key-scope-apps-list");
+  list.replaceChildren();
   openDialog($("#key-create-dialog"), $("#key-name"));
+  try {
+    const apps = await api.applications();
+    appNames = new Map(apps.map((app) => [app.id, app.name]));
+    list.replaceChildren(
+      ...apps.map((app) =>
+        el("label", {}, el("input", { type: "checkbox", name: "application", value: app.id }), ` ${app.name}`),
+      ),
+    );
+    $("#key-scope-apps").hidden = apps.length === 0;
+  } catch {
+    $("#key-scope-apps").hidden = true;
+  }
+}
+
+function checked(form, name) {
+  return [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((box) => box.value);
 }
 
 async function createKey(form) {
@@ -120,14 +169,49 @@ async function createKey(form) {
   if (description.value.trim()) body.description = description.value;
   // A date input gives YYYY-MM-DD: the key lasts to the end of that day, UTC.
   if (expiry.value) body.expires_at = `${expiry.value}T23:59:59Z`;
+  const applications = checked(form, "application");
+  const permissions = checked(form, "permission");
+  if (applications.length || permissions.length) {
+    body.scope = {};
+    if (applications.length) body.scope.applications = applications;
+    if (permissions.length) body.scope.permissions = permissions;
+  }
   const created = await api.createApiKey(body);
   $("#key-create-dialog").close();
   showNewKey(created);
   await show();
 }
 
-function showNewKey(created) {
+function openRotateDialog(id) {
+  rotating = keys.find((key) => key.id === id) ?? null;
+  if (!rotating) return;
+  const form = $("#key-rotate-form");
+  form.reset();
+  clearErrors(form);
+  setText(
+    "#key-rotate-summary",
+    `A new key replaces “${rotating.name}” (${rotating.prefix}…) with the same name, description, scope and expiry. ` +
+      "Switch your deployments to it before the old one stops working.",
+  );
+  openDialog($("#key-rotate-dialog"), $("#key-rotate-grace"));
+}
+
+async function rotateKey(form) {
+  const old = rotating;
+  const created = await api.rotateApiKey(old.id, Number(form.elements.grace_seconds.value));
+  $("#key-rotate-dialog").close();
+  await show();
+  const ended = keys.find((key) => key.id === old.id);
+  showNewKey(created, ended ? ended.expires_at : null);
+}
+
+function showNewKey(created, oldEnds = undefined) {
   newKey = created;
+  const old = $("#key-created-old");
+  old.hidden = oldEnds === undefined;
+  if (oldEnds === undefined) old.replaceChildren();
+  else if (oldEnds) old.replaceChildren("The old key works until ", timeEl(oldEnds), ".");
+  else old.replaceChildren("The old key has stopped working.");
   setText("#key-created-name", `“${created.name}”`);
   setText("#key-created-status", "");
   const value = $("#key-created-value");
@@ -178,6 +262,16 @@ export function init() {
   });
 
   $("#keys-table tbody").addEventListener("change", updateSelection);
+  $("#keys-table tbody").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-rotate]");
+    if (button) openRotateDialog(button.dataset.rotate);
+  });
+  $("#key-rotate-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    submitting(form, () => rotateKey(form));
+  });
+  $("#key-rotate-dialog [data-close]").addEventListener("click", () => $("#key-rotate-dialog").close());
   $("#keys-select-all").addEventListener("change", (event) => {
     for (const box of document.querySelectorAll(".key-select")) box.checked = event.currentTarget.checked;
     updateSelection();

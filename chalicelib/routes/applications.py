@@ -1,4 +1,4 @@
-"""Applications and their collaborators, by session token or API key."""
+"""Applications and their collaborators, by session token or API key (transfer: session token only)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from chalice.app import Response
 from chalicelib.services import get_services
 from chalicelib.services.applications import COLLABORATOR_ROLES, DESCRIPTION_MAX, KEEP
 from chalicelib.services.views import application_view, collaborator_view
-from chalicelib.web import ANY, Body, Call, Field, Routes, reply
+from chalicelib.web import ANY, SESSION, Body, Call, Field, Routes, reply
 
 api = Routes(__name__)
 bp = api.bp
@@ -27,21 +27,21 @@ def _name(required: bool) -> Field:
 )
 def create_application(call: Call) -> dict[str, Any]:
     """Create an application, owned by the caller."""
-    access = get_services().applications.create(call.who.user, call.body["name"], call.body.get("description"))
+    access = get_services().applications.create(call.who, call.body["name"], call.body.get("description"), call.actor)
     return application_view(access)
 
 
 @api.route("/v1/applications", methods=["GET"], auth=ANY, paged=True)
 def list_applications(call: Call) -> dict[str, Any]:
     """The applications the caller owns or collaborates on, each with the caller's role."""
-    page, next_cursor = get_services().applications.visible_to(call.who.user, call.limit, call.cursor)
+    page, next_cursor = get_services().applications.visible_to(call.who, call.limit, call.cursor)
     return {"applications": [application_view(a) for a in page], "next_cursor": next_cursor}
 
 
 @api.route("/v1/applications/{id}", methods=["GET"], auth=ANY, errors=(403,))
 def get_application(call: Call, id: str) -> dict[str, Any]:
     """One application (read)."""
-    return application_view(get_services().applications.get(call.who.user, id))
+    return application_view(get_services().applications.get(call.who, id))
 
 
 @api.route(
@@ -50,20 +50,22 @@ def get_application(call: Call, id: str) -> dict[str, Any]:
 def update_application(call: Call, id: str) -> dict[str, Any]:
     """Rename an application or change its description (write)."""
     body = call.body
-    access = get_services().applications.update(call.who.user, id, body.get("name"), body.get("description", KEEP))
+    access = get_services().applications.update(
+        call.who, id, body.get("name"), body.get("description", KEEP), call.actor
+    )
     return application_view(access)
 
 
 @api.route("/v1/applications/{id}", methods=["DELETE"], auth=ANY, status=204, errors=(403,))
 def delete_application(call: Call, id: str) -> None:
     """Delete an application; its collaborators lose access with it (delete)."""
-    get_services().applications.delete(call.who.user, id)
+    get_services().applications.delete(call.who, id)
 
 
 @api.route("/v1/applications/{id}/collaborators", methods=["GET"], auth=ANY, paged=True, errors=(403,))
 def list_collaborators(call: Call, id: str) -> dict[str, Any]:
     """An application's collaborators; the owner is not listed (read)."""
-    page, next_cursor = get_services().applications.collaborators(call.who.user, id, call.limit, call.cursor)
+    page, next_cursor = get_services().applications.collaborators(call.who, id, call.limit, call.cursor)
     return {"collaborators": [collaborator_view(g) for g in page], "next_cursor": next_cursor}
 
 
@@ -77,7 +79,7 @@ def list_collaborators(call: Call, id: str) -> dict[str, Any]:
 )
 def put_collaborator(call: Call, id: str, username: str) -> Response:
     """Add a collaborator (201), or change their role (200) (manage_collaborators)."""
-    grant, added = get_services().applications.put_collaborator(call.who.user, id, username, call.body["role"])
+    grant, added = get_services().applications.put_collaborator(call.who, id, username, call.body["role"], call.actor)
     return reply(collaborator_view(grant), status=201 if added else 200)
 
 
@@ -86,4 +88,17 @@ def put_collaborator(call: Call, id: str, username: str) -> Response:
 )
 def remove_collaborator(call: Call, id: str, username: str) -> None:
     """Remove a collaborator (manage_collaborators), or leave an application shared with you."""
-    get_services().applications.remove_collaborator(call.who.user, id, username)
+    get_services().applications.remove_collaborator(call.who, id, username, call.actor)
+
+
+@api.route(
+    "/v1/applications/{id}/transfer",
+    methods=["POST"],
+    auth=SESSION,
+    body=Body(Field("username", min_length=1, max_length=254)),
+    recent=True,
+    errors=(409,),
+)
+def transfer_application(call: Call, id: str) -> dict[str, Any]:
+    """Make a collaborator the owner; you stay on as a developer (owner only)."""
+    return application_view(get_services().applications.transfer(call.who, id, call.body["username"], call.actor))

@@ -22,6 +22,6 @@ def list_user_events(call: Call) -> dict[str, Any]:
 @api.route("/v1/applications/{id}/events", methods=["GET"], auth=ANY, paged=True, errors=(403,))
 def list_application_events(call: Call, id: str) -> dict[str, Any]:
     """Who changed the application and its access, newest first (manage_collaborators)."""
-    get_services().applications.require(call.who.user, id, "manage_collaborators")
+    get_services().applications.require(call.who, id, "manage_collaborators")
     events, next_cursor = get_services().events.app_page(id, call.limit, call.cursor)
     return {"events": [event_view(e) for e in events], "next_cursor": next_cursor}

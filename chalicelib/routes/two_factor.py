@@ -41,21 +41,23 @@ def two_factor_setup(call: Call) -> dict[str, Any]:
 @api.route("/v1/user/2fa/enable", methods=["POST"], auth=SESSION, body=Body(CODE), errors=(409, 429))
 def two_factor_enable(call: Call) -> dict[str, Any]:
     """Turn two-factor on with a code of the pending setup; returns 10 recovery codes, shown once."""
-    codes = get_services().two_factor.enable(call.who.user, call.body["code"])
+    codes = get_services().two_factor.enable(call.who.user, call.body["code"], call.actor)
     return {"enabled": True, "recovery_codes": codes}
 
 
 @api.route("/v1/user/2fa/disable", methods=["POST"], auth=SESSION, body=EITHER_CODE, errors=(409, 429))
 def two_factor_disable(call: Call) -> dict[str, Any]:
     """Turn two-factor off, proven by a code or a recovery code."""
-    get_services().two_factor.disable(call.who.user, call.body.get("code"), call.body.get("recovery_code"))
+    body = call.body
+    get_services().two_factor.disable(call.who.user, body.get("code"), body.get("recovery_code"), call.actor)
     return {"enabled": False}
 
 
 @api.route("/v1/user/2fa/recovery-codes", methods=["POST"], auth=SESSION, body=Body(CODE), errors=(409, 429))
 def two_factor_recovery_codes(call: Call) -> dict[str, Any]:
     """10 new recovery codes, proven by a code; the old ones stop working."""
-    return {"recovery_codes": get_services().two_factor.replace_recovery_codes(call.who.user, call.body["code"])}
+    codes = get_services().two_factor.replace_recovery_codes(call.who.user, call.body["code"], call.actor)
+    return {"recovery_codes": codes}
 
 
 @api.route("/v1/login/totp", methods=["POST"], auth=PENDING, body=EITHER_CODE, errors=(429,))

@@ -82,13 +82,13 @@ class Services:
     def api_keys(self) -> ApiKeyService:
         from chalicelib.services.api_keys import ApiKeyService
 
-        return ApiKeyService(self.settings, self.clock)
+        return ApiKeyService(self.settings, self.clock, lambda: self.events, lambda: self.applications)
 
     @cached_property
     def two_factor(self) -> TwoFactorService:
         from chalicelib.services.two_factor import TwoFactorService
 
-        return TwoFactorService(self.settings, self.clock, self.sessions, self.throttle, self.held_session)
+        return TwoFactorService(self.settings, self.clock, self.sessions, self.throttle, self.held_session, self.events)
 
     @cached_property
     def purge(self) -> PurgeService:
@@ -100,7 +100,7 @@ class Services:
     def applications(self) -> ApplicationService:
         from chalicelib.services.applications import ApplicationService
 
-        return ApplicationService(self.settings, self.clock)
+        return ApplicationService(self.settings, self.clock, lambda: self.events)
 
 
 def get_services() -> Services:

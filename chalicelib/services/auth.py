@@ -10,6 +10,7 @@ from chalicelib.errors import ForbiddenError, ReauthenticationRequiredError, Una
 from chalicelib.security.api_keys import PREFIX as API_KEY_PREFIX
 from chalicelib.security.tokens import PENDING, SESSION
 from chalicelib.services.sessions import SessionService
+from chalicelib.store.api_keys import Scope
 from chalicelib.store.sessions import Session
 from chalicelib.store.users import User
 
@@ -26,6 +27,7 @@ class Principal:
     credential_id: str  # the session id or the API key id
     session: Session | None = None  # the stored session, when a session or pending token authenticated the call
     api_key_prefix: str | None = None  # the key's prefix, when an API key authenticated the call
+    scope: Scope | None = None  # the key's scope: what of the user's access the call may use (None: all)
 
     @property
     def user_id(self) -> str:
@@ -71,4 +73,4 @@ class AuthService:
 
     def _authenticate_api_key(self, credential: str) -> Principal:
         key, user = self._api_keys().authenticate(credential)
-        return Principal(user=user, via=API_KEY, credential_id=key.key_id, api_key_prefix=key.prefix)
+        return Principal(user=user, via=API_KEY, credential_id=key.key_id, api_key_prefix=key.prefix, scope=key.scope)

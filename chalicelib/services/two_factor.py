@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.errors import (
@@ -28,6 +29,7 @@ from chalicelib.errors import (
 )
 from chalicelib.security import totp
 from chalicelib.services.auth import Principal
+from chalicelib.services.events import Actor, EventLog
 from chalicelib.services.sessions import IssuedToken, SessionService
 from chalicelib.services.throttle import HeldSessionLimit, LoginThrottle
 from chalicelib.store import dynamo, kms
@@ -66,8 +68,10 @@ class TwoFactorService:
         sessions: SessionService,
         throttle: LoginThrottle,
         held_session: HeldSessionLimit,
+        events: EventLog,
     ) -> None:
         self.settings = settings
+        self.events = events
         self.clock = clock
         self.users = UserStore(settings)
         self.sessions = sessions
@@ -92,7 +96,7 @@ class TwoFactorService:
         uri = totp.provisioning_uri(secret, user.username, self.settings.totp_issuer)
         return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=totp.qr_svg(uri))
 
-    def enable(self, user: User, code: str) -> list[str]:
+    def enable(self, user: User, code: str, actor: Actor) -> list[str]:
         """Turn two-factor on with a code from the pending setup; returns 10 new recovery codes.
 
         Raises 409 without a live pending setup (or if it is on), 400 InvalidTotpCodeError for a
@@ -116,24 +120,26 @@ class TwoFactorService:
         encrypted = pending if isinstance(pending, bytes) else _encrypt(secret, user.user_id)
         codes = totp.new_recovery_codes()
         hashes = [totp.hash_recovery_code(c) for c in codes]
-        if not self.users.enable_totp(user.user_id, pending, encrypted, step, hashes, now):
+        recorded = self._entries(user, "two_factor.enabled", actor)
+        if not self.users.enable_totp(user.user_id, pending, encrypted, step, hashes, now, recorded):
             raise ConflictError("The two-factor setup changed meanwhile: start again with POST /v1/user/2fa/setup.")
         self.held_session.succeeded(user.user_id)
         return codes
 
-    def disable(self, user: User, code: str | None, recovery_code: str | None) -> None:
+    def disable(self, user: User, code: str | None, recovery_code: str | None, actor: Actor) -> None:
         """Turn two-factor off, proven by a TOTP code or a recovery code. Raises 409 if it is off,
         400 InvalidTotpCodeError for a wrong or used code, 429 while the held-session limit holds."""
         stored = _enabled_secret(user)
         self.held_session.check(user.user_id)
         factor = self._check(user, stored, code, recovery_code, self.clock())
-        if factor is None or not self.users.disable_totp(user.user_id, stored, factor):
+        recorded = self._entries(user, "two_factor.disabled", actor, factor)
+        if factor is None or not self.users.disable_totp(user.user_id, stored, factor, recorded):
             self.held_session.failed(user.user_id)
             self._encrypt_if_plain(user.user_id, "totp_secret", stored)
             raise InvalidTotpCodeError(WRONG_CODE)
         self.held_session.succeeded(user.user_id)
 
-    def replace_recovery_codes(self, user: User, code: str) -> list[str]:
+    def replace_recovery_codes(self, user: User, code: str, actor: Actor) -> list[str]:
         """10 new recovery codes, proven by a TOTP code; the old ones stop working. Raises 409 if
         two-factor is off, 400 InvalidTotpCodeError for a wrong or used code, 429 while the
         held-session limit holds."""
@@ -143,7 +149,11 @@ class TwoFactorService:
         replacement = _plain_replacement(user.user_id, stored)
         codes = totp.new_recovery_codes() if factor is not None else []
         hashes = [totp.hash_recovery_code(c) for c in codes]
-        if factor is None or not self.users.replace_recovery_codes(user.user_id, stored, factor, hashes, replacement):
+        recorded = self._entries(user, "recovery_codes.regenerated", actor)
+        replaced = factor is not None and self.users.replace_recovery_codes(
+            user.user_id, stored, factor, hashes, replacement, recorded
+        )
+        if not replaced:
             self.held_session.failed(user.user_id)
             self._encrypt_if_plain(user.user_id, "totp_secret", stored, replacement)
             raise InvalidTotpCodeError(WRONG_CODE)
@@ -186,6 +196,14 @@ class TwoFactorService:
             raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
         self.throttle.succeeded(user.user_id, counters)
         return token
+
+    def _entries(self, user: User, type: str, actor: Actor, factor: SecondFactor | None = None) -> list[dict[str, Any]]:
+        """The events that record a change of two-factor state, for the change's own transaction:
+        the change, and ``recovery_code.used`` when a recovery code proved it."""
+        events = [self.events.for_user(user.user_id, type, actor)]
+        if factor is not None and factor.recovery_hash is not None:
+            events.append(self.events.for_user(user.user_id, "recovery_code.used", actor))
+        return [self.events.entry(e) for e in events]
 
     def _check(
         self,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from chalicelib.services.api_keys import ApiKey
-    from chalicelib.services.applications import Access, Grant
+    from chalicelib.services.applications import Access, Grant, Person
     from chalicelib.services.events import Event
     from chalicelib.services.sessions import IssuedToken
     from chalicelib.store.users import User
@@ -45,6 +45,17 @@ def api_key_view(key: ApiKey) -> dict[str, Any]:
         "created_at": timestamp(key.created_at),
         "expires_at": timestamp(key.expires_at),
         "last_used_at": timestamp(key.last_used_at),
+        "scope": scope_view(key),
+    }
+
+
+def scope_view(key: ApiKey) -> dict[str, Any] | None:
+    if key.scope is None:
+        return None
+    applications, permissions = key.scope.applications, key.scope.permissions
+    return {
+        "applications": list(applications) if applications is not None else None,
+        "permissions": list(permissions) if permissions is not None else None,
     }
 
 
@@ -63,6 +74,17 @@ def application_view(access: Access) -> dict[str, Any]:
 
 def collaborator_view(grant: Grant) -> dict[str, Any]:
     return {"username": grant.username, "role": grant.role, "added_at": timestamp(grant.added_at)}
+
+
+def person_view(person: Person) -> dict[str, Any]:
+    """A collaborator of the caller's applications, with each of them."""
+    return {
+        "username": person.username,
+        "applications": [
+            {"id": app.app_id, "name": app.name, "role": grant.role, "added_at": timestamp(grant.added_at)}
+            for app, grant in person.applications
+        ],
+    }
 
 
 def event_view(event: Event) -> dict[str, Any]:

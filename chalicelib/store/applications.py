@@ -1,5 +1,10 @@
 """The applications table: ``APP#<id>`` holds an application; ``NAME#<owner id>#<lower name>`` claims
-its name for its owner, written and released in the same transactions as the application."""
+its name for its owner, written and released in the same transactions as the application.
+
+``grants_version`` counts the collaborators added: adding one bumps it in the grant's transaction
+(on the condition that the owner is still the one the grant names), and a transfer, which rewrites
+every grant's ``owner_id``, is conditional on it, so no grant added meanwhile keeps the old owner.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ class Application:
     owner_id: str
     owner_username: str  # usernames never change, so the owner's is kept here for replies
     created_at: int
+    grants_version: int = 0
 
 
 class ApplicationNameTakenError(Exception):
@@ -28,6 +34,10 @@ class ApplicationNameTakenError(Exception):
 
 class ApplicationChangedError(Exception):
     """The application was deleted or renamed since it was read: read it again and retry."""
+
+
+# An application that exists and is not marked deleted.
+_LIVE_APP = "attribute_exists(pk) AND attribute_not_exists(deleted)"
 
 
 def _app_key(app_id: str) -> dict[str, str]:
@@ -46,6 +56,7 @@ def _parse(item: dict[str, Any]) -> Application:
         owner_id=item["owner_id"],
         owner_username=item["owner_username"],
         created_at=item["created_at"],
+        grants_version=item.get("grants_version", 0),
     )
 
 
@@ -65,6 +76,62 @@ class ApplicationStore:
                 "ConditionExpression": "attribute_exists(pk)",
             }
         }
+
+    def grant_added_entry(self, app_id: str, owner_id: str) -> dict[str, Any]:
+        """A transaction entry for adding a collaborator: fails unless the application still exists
+        and is ``owner_id``'s, and bumps its ``grants_version``."""
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": dynamo.to_item(_app_key(app_id)),
+                "UpdateExpression": "SET grants_version = if_not_exists(grants_version, :zero) + :one",
+                "ConditionExpression": f"{_LIVE_APP} AND owner_id = :owner",
+                "ExpressionAttributeValues": dynamo.to_item({":zero": 0, ":one": 1, ":owner": owner_id}),
+            }
+        }
+
+    def transfer_entries(self, app: Application, owner_id: str, owner_username: str) -> list[dict[str, Any]]:
+        """Transaction entries giving ``app`` to another owner: the application (while it is as
+        read: same owner, name and grants), the new owner's claim of its name (absent, else the
+        transaction fails at position 1), and the release of the old owner's."""
+        version = "attribute_not_exists(grants_version)" if app.grants_version == 0 else "grants_version = :version"
+        values: dict[str, Any] = {
+            ":old": app.owner_id,
+            ":new": owner_id,
+            ":new_name": owner_username,
+            ":name": app.name,
+        }
+        if app.grants_version:
+            values[":version"] = app.grants_version
+        return [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": dynamo.to_item(_app_key(app.app_id)),
+                    "UpdateExpression": "SET owner_id = :new, owner_username = :new_name",
+                    "ConditionExpression": f"{_LIVE_APP} AND owner_id = :old AND #name = :name AND {version}",
+                    "ExpressionAttributeNames": {"#name": "name"},
+                    "ExpressionAttributeValues": dynamo.to_item(values),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": dynamo.to_item(
+                        _name_key(owner_id, app.name) | {"app_id": app.app_id, "owner_id": owner_id}
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": self.table,
+                    "Key": dynamo.to_item(_name_key(app.owner_id, app.name)),
+                    "ConditionExpression": "app_id = :id",
+                    "ExpressionAttributeValues": dynamo.to_item({":id": app.app_id}),
+                }
+            },
+        ]
 
     def create(self, app: Application, with_entries: Sequence[dict[str, Any]] = ()) -> None:
         """Store a new application and claim its name, with ``with_entries``, in one transaction.
@@ -106,7 +173,9 @@ class ApplicationStore:
 
         dynamo.transact(entries, on_condition_failure=raise_taken)
 
-    def update(self, app: Application, name: str, description: str | None) -> Application:
+    def update(
+        self, app: Application, name: str, description: str | None, with_entries: Sequence[dict[str, Any]] = ()
+    ) -> Application:
         """Rename ``app`` and set its description (None removes it), moving the name claim in the same
         transaction when the name changes other than in case.
 
@@ -160,7 +229,7 @@ class ApplicationStore:
                 raise ApplicationChangedError(app.app_id)
             raise ApplicationNameTakenError(name)
 
-        dynamo.transact(entries, on_condition_failure=raise_failure)
+        dynamo.transact([*entries, *with_entries], on_condition_failure=raise_failure)
         return replace(app, name=name, description=description)
 
     def delete(self, app: Application) -> None:

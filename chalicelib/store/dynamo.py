@@ -286,3 +286,41 @@ def if_condition_holds(write: Callable[[], T]) -> T | None:
         if is_condition_failure(exc):
             return None
         raise
+
+
+class _GroupsFailedError(Exception):
+    """Some groups of a packed transaction failed their conditions (internal to transact_groups)."""
+
+
+def transact_groups(groups: Sequence[list[dict[str, Any]]], per_transaction: int) -> list[bool]:
+    """Write ``groups`` of transaction entries, each group all or nothing (a change and its event),
+    packed ``per_transaction`` groups to a TransactWriteItems (at most 100 entries in all).
+
+    A group whose condition fails is left out and the others of its transaction are written again
+    without it, so a request dying midway leaves each group whole: written, or not. Returns, per
+    group, whether it was written.
+    """
+    written = [False] * len(groups)
+    for chunk in chunked(range(len(groups)), per_transaction):
+        todo = list(chunk)
+        while todo:
+            entries: list[dict[str, Any]] = []
+            owners: list[int] = []
+            for g in todo:
+                entries += groups[g]
+                owners += [g] * len(groups[g])
+            failed: set[int] = set()
+
+            def note(positions: list[int], failed: set[int] = failed, owners: list[int] = owners) -> None:
+                failed.update(owners[p] for p in positions)
+                raise _GroupsFailedError
+
+            try:
+                transact(entries, on_condition_failure=note)
+            except _GroupsFailedError:
+                todo = [g for g in todo if g not in failed]
+                continue
+            for g in todo:
+                written[g] = True
+            break
+    return written

@@ -69,7 +69,14 @@ API_KEYS = Table(
     ttl_attribute="expires_at",
 )
 APPLICATIONS = Table("applications", Attr("pk"))
-GRANTS = Table("grants", Attr("app_id"), Attr("user_id"), indexes=(Index("by_user", Attr("user_id"), Attr("app_id")),))
+# ``by_owner`` (sparse: collaborators' grants only) lists the people of an owner's applications,
+# one person's grants together: ``person`` is ``<lower username>#<app id>``.
+GRANTS = Table(
+    "grants",
+    Attr("app_id"),
+    Attr("user_id"),
+    indexes=(Index("by_user", Attr("user_id"), Attr("app_id")), Index("by_owner", Attr("owner_id"), Attr("person"))),
+)
 THROTTLES = Table("throttles", Attr("key"), indexes=(_EXPIRY,), ttl_attribute="expires_at")
 # Single-use email tokens (verification, address change, password reset) and device tokens, keyed
 # by the SHA-256 of the token; ``by_user`` finds a user's tokens of one kind, to void or end them.

@@ -8,6 +8,7 @@ secret stored before they were encrypted is a base32 string, until its first use
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,7 +156,14 @@ class UserStore:
         )
 
     def enable_totp(
-        self, user_id: str, pending: StoredSecret, secret: bytes, step: int, recovery_hashes: list[str], now: int
+        self,
+        user_id: str,
+        pending: StoredSecret,
+        secret: bytes,
+        step: int,
+        recovery_hashes: list[str],
+        now: int,
+        with_entries: Sequence[dict[str, Any]] = (),
     ) -> bool:
         """Turn the pending setup stored as ``pending`` into the user's second factor, encrypted as
         ``secret``, with ``step`` already spent. False if that setup is no longer pending and live."""
@@ -165,10 +173,16 @@ class UserStore:
             "REMOVE pending_totp_secret, pending_totp_expires_at",
             "attribute_not_exists(totp_secret) AND pending_totp_secret = :pending AND pending_totp_expires_at > :now",
             {":pending": pending, ":secret": secret, ":step": step, ":hashes": set(recovery_hashes), ":now": now},
+            with_entries,
         )
 
     def spend_second_factor(
-        self, user_id: str, secret: StoredSecret, factor: SecondFactor, replacement: bytes | None = None
+        self,
+        user_id: str,
+        secret: StoredSecret,
+        factor: SecondFactor,
+        replacement: bytes | None = None,
+        with_entries: Sequence[dict[str, Any]] = (),
     ) -> bool:
         """Spend a checked TOTP step (only if later than the last one spent) or recovery code (only
         if still unused). False if it was spent already, or two-factor changed meanwhile."""
@@ -179,7 +193,7 @@ class UserStore:
         else:
             update = ("SET " + ", ".join(sets) + " " if sets else "") + "DELETE recovery_hashes :spent"
             values[":spent"] = {factor.recovery_hash}
-        return self._update(user_id, update, condition, values)
+        return self._update(user_id, update, condition, values, with_entries)
 
     def replace_recovery_codes(
         self,
@@ -188,13 +202,15 @@ class UserStore:
         factor: SecondFactor,
         hashes: list[str],
         replacement: bytes | None = None,
+        with_entries: Sequence[dict[str, Any]] = (),
     ) -> bool:
         """Spend ``factor`` and replace every recovery code, in one write. False as for spending."""
         condition, values = _factor_condition(secret, factor)
         sets = ["recovery_hashes = :hashes", *_replacing(replacement, values)]
         if factor.step is not None:
             sets.append("totp_last_step = :step")
-        return self._update(user_id, "SET " + ", ".join(sets), condition, values | {":hashes": set(hashes)})
+        values |= {":hashes": set(hashes)}
+        return self._update(user_id, "SET " + ", ".join(sets), condition, values, with_entries)
 
     def encrypt_stored_secret(self, user_id: str, attribute: str, plain: str, secret: bytes) -> bool:
         """Replace ``attribute`` (``totp_secret`` or ``pending_totp_secret``), stored in plain text as
@@ -207,7 +223,9 @@ class UserStore:
             {":plain": plain, ":secret": secret},
         )
 
-    def disable_totp(self, user_id: str, secret: StoredSecret, factor: SecondFactor) -> bool:
+    def disable_totp(
+        self, user_id: str, secret: StoredSecret, factor: SecondFactor, with_entries: Sequence[dict[str, Any]] = ()
+    ) -> bool:
         """Spend ``factor`` and turn two-factor off, in one write. False as for spending.
 
         ``totp_last_step`` stays: it is harmless, and reset when two-factor is enabled again.
@@ -216,19 +234,40 @@ class UserStore:
         update = "REMOVE totp_secret, recovery_hashes, pending_totp_secret, pending_totp_expires_at"
         if factor.step is not None:
             update = "SET totp_last_step = :step " + update
-        return self._update(user_id, update, condition, values)
+        return self._update(user_id, update, condition, values, with_entries)
 
-    def _update(self, user_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
-        written = dynamo.if_condition_holds(
-            lambda: dynamo.client().update_item(
-                TableName=self.table,
-                Key=dynamo.to_item(_user_key(user_id)),
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeValues=dynamo.to_item(values),
-            )
-        )
-        return written is not None
+    def _update(
+        self,
+        user_id: str,
+        update: str,
+        condition: str,
+        values: dict[str, Any],
+        with_entries: Sequence[dict[str, Any]] = (),
+    ) -> bool:
+        """One conditional update of the user's item: alone, or in a transaction with
+        ``with_entries`` (the event that records it). False if its condition failed."""
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": dynamo.to_item(_user_key(user_id)),
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": dynamo.to_item(values),
+        }
+        if not with_entries:
+            return dynamo.if_condition_holds(lambda: dynamo.client().update_item(**request)) is not None
+        try:
+            dynamo.transact([{"Update": request}, *with_entries], on_condition_failure=_condition_failed)
+        except _ConditionFailedError:
+            return False
+        return True
+
+
+class _ConditionFailedError(Exception):
+    pass
+
+
+def _condition_failed(failed: list[int]) -> None:
+    raise _ConditionFailedError
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ def test_create_returns_the_key_once_with_its_record(api: Api, alice: str) -> No
         "created_at": NOW,
         "expires_at": None,
         "last_used_at": None,
+        "scope": None,
     }
     [listed] = list_keys(api, alice)["api_keys"]
     assert listed == body  # the same record, without the key
@@ -324,15 +325,18 @@ def test_deleting_twice_gets_404_the_second_time(api: Api, alice: str) -> None:
     assert api.call("DELETE", f"/v1/user/api-keys/{key_id}", token=alice).status == 404
 
 
-def test_batch_delete_of_many_keys_respects_dynamodbs_batch_limit(api: Api, alice: str) -> None:
-    ids = [create_key(api, alice, name=f"key {i}")["id"] for i in range(30)]
+def test_batch_delete_of_many_keys_respects_dynamodbs_transaction_limit(api: Api, alice: str) -> None:
+    ids = [create_key(api, alice, name=f"key {i}")["id"] for i in range(60)]
     keep = create_key(api, alice, name="keep")
     asked = [*ids, ids[0], "unknown"]  # a repeated id is reported once
     calls = count_dynamodb_calls()
     reply = api.post("/v1/user/api-keys/batch-delete", {"ids": asked}, token=alice)
     assert reply.status == 200 and reply.body == {"deleted": ids, "not_found": ["unknown"]}
-    assert calls.count("BatchWriteItem") == 2  # 25 + 5
+    assert calls.count("TransactWriteItems") == 2  # 50 keys and their events, then 10
     assert [k["id"] for k in list_keys(api, alice)["api_keys"]] == [keep["id"]]
+    logged = api.get("/v1/user/events", token=alice).body["events"]
+    deleted = [e["details"]["key_id"] for e in logged if e["type"] == "api_key.deleted"]
+    assert sorted(deleted) == sorted(ids)  # one event per key deleted
 
 
 @pytest.mark.parametrize(
@@ -408,6 +412,6 @@ def test_batch_delete_costs_one_query_whatever_the_number_of_ids(api: Api, alice
     calls = count_dynamodb_calls()
     reply = api.post("/v1/user/api-keys/batch-delete", {"ids": [ids[0], ids[2], ids[4]]}, token=alice)
     assert reply.status == 200 and sorted(reply.body["deleted"]) == sorted([ids[0], ids[2], ids[4]])
-    assert calls == ["BatchGetItem", "Query", "BatchWriteItem"]
+    assert calls == ["BatchGetItem", "Query", "TransactWriteItems"]  # the keys and their events
     listed = api.get("/v1/user/api-keys", token=alice).body["api_keys"]
     assert [k["id"] for k in listed] == [ids[1], ids[3]]

@@ -333,3 +333,126 @@ def test_listing_applications_costs_three_round_trips(api: Api) -> None:
     reply = api.get("/v1/applications", token=owner)
     assert len(reply.body["applications"]) == 20
     assert calls == ["BatchGetItem", "Query", "BatchGetItem"]  # the session; the grants; apps + grants
+
+
+# --- scoped API keys: the same table, with keys of each scope shape ----------------------------
+
+# What each route needs (None: no permission on an existing application).
+NEEDS: dict[str, str | None] = {
+    "create": None,
+    "list": None,
+    "read": "read",
+    "rename": "write",
+    "describe": "write",
+    "delete": "delete",
+    "collaborators": "read",
+    "add collaborator": "manage_collaborators",
+    "change collaborator": "manage_collaborators",
+    "keep collaborator": "manage_collaborators",
+    "remove collaborator": "manage_collaborators",
+    "events": "manage_collaborators",
+}
+SCOPED_ROUTES = ROUTES | {"events": ("GET", APP + "/events", None, ok_for("owner", status=200))}
+ROLE_PERMISSIONS = {
+    "owner": {"read", "write", "operate", "manage_collaborators", "delete"},
+    "developer": {"read", "write", "operate"},
+    "operator": {"read", "operate"},
+    "observer": {"read"},
+    "stranger": set(),
+}
+# scope shape: (names the fleet?, names the member's own application?, permissions or None)
+SHAPES: dict[str, tuple[bool, bool, list[str] | None]] = {
+    "applications": (True, True, None),
+    "other applications": (False, True, None),
+    "permissions": (False, False, ["read", "operate", "manage_collaborators"]),
+    "both": (True, True, ["read", "write", "manage_collaborators"]),
+    "both, other applications": (False, True, ["read", "write", "operate", "manage_collaborators", "delete"]),
+}
+
+
+@dataclass
+class ScopedTeam:
+    app_id: str
+    sessions: dict[str, str]
+    keys: dict[str, str]
+
+
+def build_scoped_team(api: Api, shape: str) -> ScopedTeam:
+    """The team of ``build_team``, each member also owning an application of their own, and each
+    holding a key of the scope ``shape``."""
+    team = build_team(api, "session")
+    with_fleet, with_own, permissions = SHAPES[shape]
+    keys = {}
+    for role, session in team.credentials.items():
+        own = api.post("/v1/applications", {"name": f"own-{role}"}, token=session).body["id"]
+        scope: dict[str, Any] = {}
+        if with_fleet or with_own:
+            scope["applications"] = (
+                [team.app_id] if with_fleet and role in ROLE_PERMISSIONS and role != "stranger" else []
+            ) + ([own] if with_own else [])
+        if permissions is not None:
+            scope["permissions"] = permissions
+        reply = api.post("/v1/user/api-keys", {"name": f"{shape} key", "scope": scope}, token=session)
+        assert reply.status == 201, reply.body
+        keys[role] = reply.body["key"]
+    return ScopedTeam(team.app_id, team.credentials, keys)
+
+
+def expected_for_scope(route: str, role: str, shape: str) -> int:
+    """The contract's answer: the role's, intersected with the scope, never more."""
+    by_role = SCOPED_ROUTES[route][3]
+    with_fleet, with_own, permissions = SHAPES[shape]
+    success = by_role["owner"]
+    scoped_to_applications = with_fleet or with_own
+    if route == "create":
+        return 403 if scoped_to_applications else 201
+    if route == "list":
+        return 200
+    if role == "stranger" or (scoped_to_applications and not with_fleet):
+        return 404
+    allowed = ROLE_PERMISSIONS[role] & (set(permissions) if permissions is not None else ROLE_PERMISSIONS[role])
+    return success if NEEDS[route] in allowed else 403
+
+
+def scoped_snapshot(api: Api, team: ScopedTeam) -> tuple[Any, Any]:
+    owner = team.sessions["owner"]  # by session: a key of the owner may not see the application
+    app = api.get(f"/v1/applications/{team.app_id}", token=owner)
+    collaborators = api.get(f"/v1/applications/{team.app_id}/collaborators", token=owner)
+    return app.body, collaborators.body
+
+
+@pytest.mark.parametrize("route", SCOPED_ROUTES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_scoped_key_gets_the_intersection_of_role_and_scope_on_every_route(api: Api, shape: str, route: str) -> None:
+    team = build_scoped_team(api, shape)
+    method, path, body, _ = SCOPED_ROUTES[route]
+    answered, expected = {}, {}
+    for role in reversed(ROLES):
+        before = scoped_snapshot(api, team)
+        reply = api.call(method, path.format(app=team.app_id), body, team.keys[role])
+        answered[role], expected[role] = reply.status, expected_for_scope(route, role, shape)
+        if reply.status in (403, 404):
+            assert reply.body["Code"] == {403: "ForbiddenError", 404: "NotFoundError"}[reply.status]
+            assert scoped_snapshot(api, team) == before, role
+    assert answered == expected
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_scoped_key_lists_and_reads_only_what_it_may_with_the_intersected_permissions(api: Api, shape: str) -> None:
+    team = build_scoped_team(api, shape)
+    with_fleet, with_own, permissions = SHAPES[shape]
+    for role in ROLES:
+        listed = {a["name"]: a for a in api.get("/v1/applications", token=team.keys[role]).body["applications"]}
+        in_fleet = role != "stranger" and (with_fleet or not (with_fleet or with_own))
+        assert ("fleet" in listed) == in_fleet, (role, listed)
+        assert f"own-{role}" in listed
+        for app in listed.values():
+            role_permissions = ["read", "write", "operate", "manage_collaborators", "delete"]
+            role_permissions = [p for p in role_permissions if p in ROLE_PERMISSIONS[app["role"]]]
+            wanted = [p for p in role_permissions if permissions is None or p in permissions]
+            assert app["permissions"] == wanted
+            single = api.get(f"/v1/applications/{app['id']}", token=team.keys[role])
+            if "read" in wanted:
+                assert single.status == 200 and single.body == app
+            else:
+                assert single.status == 403

@@ -76,3 +76,25 @@ def test_the_purge_removes_events_past_retention_and_nothing_younger(
     raw = services.events.store.page(f"USER#{me}", 100, None, 0)[0]  # as stored, expired or not
     types = {e.type for e in raw}
     assert "test.old" not in types and "test.young" in types
+
+
+def types_of(api: Api, token: str) -> list[tuple[str, str | None]]:
+    return [(e["type"], e["via"]) for e in every_event(api, "/v1/user/events", token, 100)]
+
+
+def test_two_factor_changes_are_logged_with_their_change_and_failures_are_not(
+    api: Api, alice: str, clock: FakeClock
+) -> None:
+    from tests.functional.test_two_factor import app_code, enable_two_factor, wrong_code
+
+    secret, _ = enable_two_factor(api, alice, clock)
+    assert types_of(api, alice)[0] == ("two_factor.enabled", "session")
+    clock.advance(30)
+    assert api.post("/v1/user/2fa/recovery-codes", {"code": wrong_code(secret, clock)}, token=alice).status == 400
+    assert types_of(api, alice)[0] == ("two_factor.enabled", "session")  # a refused change records nothing
+    renewed = api.post("/v1/user/2fa/recovery-codes", {"code": app_code(secret, clock)}, token=alice)
+    assert renewed.status == 200
+    assert types_of(api, alice)[0] == ("recovery_codes.regenerated", "session")
+    disabled = api.post("/v1/user/2fa/disable", {"recovery_code": renewed.body["recovery_codes"][0]}, token=alice)
+    assert disabled.status == 200
+    assert [t for t, _ in types_of(api, alice)[:2]] == ["recovery_code.used", "two_factor.disabled"]

@@ -309,6 +309,8 @@ def bobs_resources(w: World) -> dict[str, dict[str, str]]:
         created = w.api.post("/v1/applications", {"name": "bobs-app"}, token=w.bob["token"])
         assert created.status == 201, created.body
         resources["/v1/applications/"] = {"id": created.body["id"], "username": "bob"}
+    # Bob's collaborator is no one on alice's applications: offboarding them is, to her, a 404.
+    resources["/v1/collaborators/"] = {"username": "bob"}
     return resources
 
 

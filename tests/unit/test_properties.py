@@ -264,3 +264,35 @@ def test_every_single_character_change_or_truncation_of_a_key_fails_its_checksum
     replacement = data.draw(st.characters(codec="utf-8").filter(lambda c: c != key[position]))
     assert not has_valid_checksum(key[:position] + replacement + key[position + 1 :])
     assert not has_valid_checksum(key[: data.draw(st.integers(min_value=0, max_value=len(key) - 1))])
+
+
+# --- scoped keys: effective permissions are role ∩ scope -----------------------------------------
+
+_ROLES = st.sampled_from(["owner", "developer", "operator", "observer", "nobody"])
+_PERMISSION_SETS = st.none() | st.lists(
+    st.sampled_from(["read", "write", "operate", "manage_collaborators", "delete"]), min_size=1, unique=True
+)
+
+
+@settings(max_examples=EXAMPLES)
+@given(_ROLES, _PERMISSION_SETS, st.none() | st.lists(st.sampled_from(["A" * 26, "B" * 26]), min_size=1))
+def test_a_scope_never_grants_what_the_role_lacks(role: str, permissions: list[str] | None, apps: Any) -> None:
+    from chalicelib.services.applications import PERMISSIONS, Access, effective_permissions
+    from chalicelib.store.api_keys import Scope
+    from chalicelib.store.applications import Application
+    from chalicelib.store.grants import Grant
+
+    scope = Scope(tuple(apps) if apps else None, tuple(permissions) if permissions is not None else None)
+    role_permissions = set(PERMISSIONS.get(role, ()))
+    wanted = role_permissions if permissions is None else role_permissions & set(permissions)
+    got = effective_permissions(role, scope)
+    assert set(got) == wanted and len(got) == len(set(got))
+    access = Access(Application("A" * 26, "app", None, "u", "owner", 0), Grant("A" * 26, "u", "u", role, 0), scope)
+    assert access.permissions == got
+    for permission in ("read", "write", "operate", "manage_collaborators", "delete"):
+        try:
+            access.require(permission)
+            allowed = True
+        except Exception:
+            allowed = False
+        assert allowed == (permission in wanted)
