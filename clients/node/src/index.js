@@ -259,7 +259,7 @@ export class Client {
   }
 
   rotateApiKey(id, { graceSeconds } = {}) {
-    const body = graceSeconds != null ? { grace_seconds: graceSeconds } : undefined;
+    const body = graceSeconds != null ? { grace_seconds: graceSeconds } : {};
     return this._call("POST", `/v1/user/api-keys/${segment(id)}/rotate`, { body });
   }
 

@@ -305,7 +305,7 @@ class Client:
     def rotate_api_key(self, key_id: str, *, grace_seconds: int | None = None) -> NewApiKey:
         """A new key with the old one's name, description, scope and expiry; the old one expires
         after ``grace_seconds`` (default 0: now)."""
-        body = {"grace_seconds": grace_seconds} if grace_seconds is not None else None
+        body = {"grace_seconds": grace_seconds} if grace_seconds is not None else {}
         return NewApiKey.from_json(self._call("POST", f"/v1/user/api-keys/{_segment(key_id)}/rotate", body))
 
     # ---- two-factor authentication ----
