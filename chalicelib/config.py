@@ -34,6 +34,7 @@ class Settings:
     mail_dir: str = ".cache/mail"
     public_url: str = "http://127.0.0.1:8000"
     email_from: str = ""
+    mail_transport: str = ""  # "ses" or "outbox"; empty: SES when EMAIL_FROM is set (chalicelib/mail.py)
 
     def table_name(self, table: str) -> str:
         return self.table_prefix + table
@@ -74,7 +75,16 @@ class Settings:
             mail_dir=env.get("MAIL_DIR") or defaults.mail_dir,
             public_url=(env.get("PUBLIC_URL") or defaults.public_url).rstrip("/"),
             email_from=env.get("EMAIL_FROM", ""),
+            mail_transport=_choice(env, "MAIL_TRANSPORT", ("ses", "outbox")),
         )
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (any case), or empty when unset. Raises ValueError for anything else."""
+    value = env.get(name, "").strip().lower()
+    if value and value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}")
+    return value
 
 
 def get_settings() -> Settings:

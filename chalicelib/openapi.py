@@ -18,6 +18,11 @@ Schema = dict[str, Any]
 TIMESTAMP: Schema = {"type": "string", "format": "date-time", "examples": ["2026-11-27T18:00:00Z"]}
 NULLABLE_TIMESTAMP: Schema = {"type": ["string", "null"], "format": "date-time"}
 ROLE: Schema = {"type": "string", "enum": ["owner", "developer", "operator", "observer"]}
+DEVICE_TOKEN: Schema = {
+    "type": "string",
+    "description": "Send it with the next login from this browser or CLI: that login is then judged by this "
+    "device's failures only. Absent while two-factor authentication is still owed.",
+}
 PERMISSION: Schema = {"type": "string", "enum": ["read", "write", "operate", "manage_collaborators", "delete"]}
 
 
@@ -42,15 +47,36 @@ SCHEMAS: dict[str, Schema] = {
             "id": {"type": "string"},
             "username": {"type": "string"},
             "email": {"type": "string"},
+            "email_verified": {"type": "boolean"},
             "created_at": TIMESTAMP,
             "two_factor_enabled": {"type": "boolean"},
         }
     ),
     "Token": obj({"token": {"type": "string"}, "expires_at": TIMESTAMP}),
     "LoginReply": obj(
-        {"token": {"type": "string"}, "expires_at": TIMESTAMP, "two_factor_required": {"type": "boolean"}}
+        {
+            "token": {"type": "string"},
+            "expires_at": TIMESTAMP,
+            "two_factor_required": {"type": "boolean"},
+            "device_token": DEVICE_TOKEN,
+        },
+        required=["token", "expires_at", "two_factor_required"],
     ),
-    "SignupReply": obj({"user": ref("User"), "token": {"type": "string"}, "expires_at": TIMESTAMP}),
+    "SignupReply": obj(
+        {"user": ref("User"), "token": {"type": "string"}, "expires_at": TIMESTAMP, "device_token": DEVICE_TOKEN}
+    ),
+    "Session": obj(
+        {
+            "id": {"type": "string"},
+            "created_at": TIMESTAMP,
+            "expires_at": TIMESTAMP,
+            "authenticated_at": TIMESTAMP,
+            "last_used_at": NULLABLE_TIMESTAMP,
+            "address": {"type": ["string", "null"]},
+            "user_agent": {"type": ["string", "null"]},
+            "current": {"type": "boolean"},
+        }
+    ),
     "ApiKey": obj(
         {
             "id": {"type": "string"},
@@ -258,6 +284,11 @@ REPLIES: dict[str, dict[str, Any]] = {
     "login_totp": ok(ref("LoginReply")),
     "get_user": ok(ref("User")),
     "refresh_token": ok(ref("Token")),
+    "reauthenticate": ok(obj({"authenticated_at": TIMESTAMP}), description="The session's new authentication time."),
+    "list_sessions": ok(listing("sessions", "Session"), description="Newest first."),
+    "delete_session": ok(None, 204, "Ended: its token is refused from the next request on."),
+    "logout": ok(None, 204, "The calling session ended."),
+    "revoke_other_sessions": ok(obj({"revoked": {"type": "integer", "minimum": 0}})),
     "create_api_key": ok(ref("ApiKeyCreated"), 201, "The key: shown this once."),
     "list_api_keys": ok(listing("api_keys", "ApiKey"), description="Oldest first."),
     "rotate_api_key": ok(ref("ApiKeyCreated"), 201, "The new key: shown this once. The old one ends after the grace."),
@@ -292,6 +323,18 @@ REPLIES: dict[str, dict[str, Any]] = {
     "offboard_collaborator": ok(obj({"removed_from": {"type": "array", "items": {"type": "string"}}})),
     "list_user_events": ok(listing("events", "Event"), description="Newest first."),
     "list_application_events": ok(listing("events", "Event"), description="Newest first."),
+    "verify_email": ok(
+        obj({"email": {"type": "string"}, "email_verified": {"type": "boolean", "const": True}}),
+        description="The address, now verified (for an address change: the new one, now in force).",
+    ),
+    "resend_verification": ok(obj({}), 202, "A new verification link is on its way; earlier ones stop working."),
+    "change_email": ok(
+        obj({"pending_email": {"type": "string"}}), 202, "A link went to the new address; the old one stays until then."
+    ),
+    "change_password": ok(obj({"other_sessions_ended": {"type": "integer", "minimum": 0}})),
+    "request_password_reset": ok(obj({}), 202, "The same reply whether or not an account has the address."),
+    "confirm_password_reset": ok(None, 204, "The password is changed; every session and device token ended."),
+    "delete_account": ok(None, 204, "The account and everything of it are gone."),
 }
 
 

@@ -177,6 +177,8 @@ def collect_actions() -> set[str]:
             actions |= {f"dynamodb:{_TRANSACT_ITEM_ACTIONS[k]}" for k in kinds}
         elif (service, op) == ("dynamodb", "TransactGetItems"):
             actions.add("dynamodb:GetItem")
+        elif service == "sesv2":
+            actions.add(f"ses:{op}")  # SES v2's API is authorized by the ses: actions
         else:
             actions.add(f"{service}:{op}")
     return actions
@@ -224,6 +226,17 @@ def totp_key_alias(stage: str) -> str:
     return value
 
 
+def email_identity(stage: str) -> str:
+    """The SES identity mail is sent from: the stage's EMAIL_IDENTITY, else the domain of its EMAIL_FROM."""
+    from email.utils import parseaddr
+
+    env = stage_environment(stage)
+    identity = env.get("EMAIL_IDENTITY") or parseaddr(env.get("EMAIL_FROM", ""))[1].rpartition("@")[2]
+    if not identity:
+        raise SystemExit(f"stage {stage}: set EMAIL_FROM in .chalice/config.json (the address mail is sent from)")
+    return identity
+
+
 def function_names(stage: str) -> dict[str, str]:
     app = load_config()["app_name"]
     return {logical: name.format(app=app, stage=stage) for logical, (_, name) in FUNCTIONS.items()}
@@ -255,7 +268,8 @@ def policy_document(stage: str) -> dict[str, Any]:
     dynamodb = sorted(a for a in actions if a.startswith("dynamodb:"))
     secrets = sorted(a for a in actions if a.startswith("secretsmanager:"))
     keys = sorted(a for a in actions if a.startswith("kms:"))
-    others = sorted(actions - set(dynamodb) - set(secrets) - set(keys))
+    mail = sorted(a for a in actions if a.startswith("ses:"))
+    others = sorted(actions - set(dynamodb) - set(secrets) - set(keys) - set(mail))
     if others or not set(keys) <= set(KMS_ACTIONS):
         raise SystemExit(f"the code calls {', '.join(others + keys)}: add them to scripts/deploy_template.py")
     logs = [f"arn:aws:logs:*:*:log-group:/aws/lambda/{name}:*" for name in function_names(stage).values()]
@@ -280,6 +294,12 @@ def policy_document(stage: str) -> dict[str, Any]:
                 "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [totp_key_alias(stage)]}},
             },
             {
+                "Sid": "Mail",
+                "Effect": "Allow",
+                "Action": mail,
+                "Resource": [f"arn:aws:ses:*:*:identity/{email_identity(stage)}"],
+            },
+            {
                 "Sid": "Logs",
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
@@ -302,6 +322,8 @@ def _narrow(resource: str, stage: str) -> Any:
     """A policy-file resource as this stack's own: its region and account, the secret's real ARN."""
     if resource.startswith("arn:aws:secretsmanager:"):
         return {"Ref": "JwtSecret"}
+    if resource.startswith("arn:aws:ses:"):  # the identity the stack's EmailIdentity parameter names
+        return {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${EmailIdentity}"}
     if resource.startswith("arn:aws:kms:"):
         return {"Fn::GetAtt": ["TotpKey", "Arn"]}
     match = re.fullmatch(r"arn:aws:([a-z0-9-]+):\*:\*:(.+)", resource)
@@ -428,6 +450,8 @@ def merge_template(stage: str) -> dict[str, Any]:
                     "Variables": {
                         "JWT_SECRET_ARN": {"Ref": "JwtSecret"},
                         "TOTP_KMS_KEY_ID": {"Fn::GetAtt": ["TotpKey", "Arn"]},
+                        "EMAIL_FROM": {"Ref": "EmailFrom"},
+                        "PUBLIC_URL": {"Ref": "PublicUrl"},
                     }
                 },
             },
@@ -439,8 +463,26 @@ def merge_template(stage: str) -> dict[str, Any]:
         }
         policy = template_policy(stage, logical)
         resources[role] = {"Properties": {"Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": policy}]}}
+    env = stage_environment(stage)
     return {
         "Description": f"Latchkey {stage}: the API, the hourly purge, the tables, the signing secret, the TOTP key",
+        "Parameters": {
+            "EmailFrom": {
+                "Type": "String",
+                "Default": env.get("EMAIL_FROM", ""),
+                "Description": "The sender of the service's mail (an address of EmailIdentity), as SES sends it",
+            },
+            "EmailIdentity": {
+                "Type": "String",
+                "Default": email_identity(stage),
+                "Description": "The SES identity (a verified domain or address) the functions may send from",
+            },
+            "PublicUrl": {
+                "Type": "String",
+                "Default": "",
+                "Description": "The dashboard's URL, which mailed links open: the EndpointURL output or your domain",
+            },
+        },
         "Resources": resources,
         "Outputs": OUTPUTS,
     }

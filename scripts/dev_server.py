@@ -3,7 +3,8 @@
 Starts moto's DynamoDB server in this process (or, with ``--db dynamodb-local``, Amazon's DynamoDB
 Local keeping its data in .cache/dynamodb-data), creates the tables from store/tables.py that are
 missing, serves the app at 127.0.0.1:$PORT (default 8000), and runs purge_expired_sessions every
-PURGE_INTERVAL_SECONDS (default 3600), as EventBridge would. Ctrl-C stops everything.
+PURGE_INTERVAL_SECONDS (default 3600), as EventBridge would. Mail goes to the outbox in MAIL_DIR
+(default .cache/mail), each message's subject and link printed here. Ctrl-C stops everything.
 
 TOTP secrets are encrypted with KMS as in AWS: moto's server in this process serves it (the same
 one as DynamoDB's with moto; one of its own beside DynamoDB Local), with a key made at start, or,
@@ -73,6 +74,11 @@ def main() -> None:
         help="moto in this process, data in memory (default); or DynamoDB Local, data kept in .cache/dynamodb-data",
     )
     db = parser.parse_args().db
+    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
+    # Nothing leaves the machine: mail goes to the outbox (MAIL_DIR), whatever the stage sends with,
+    # and its links open this server's dashboard.
+    os.environ.setdefault("MAIL_TRANSPORT", "outbox")
+    os.environ.setdefault("PUBLIC_URL", f"http://{host}:{port}")
     explicit_key = os.environ.get("TOTP_KMS_KEY_ID")
     for name, value in stage_environment("dev").items():
         os.environ.setdefault(name, value)
@@ -119,7 +125,6 @@ def main() -> None:
 
     from app import app, purge_expired_sessions
 
-    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
     interval = float(os.environ.get("PURGE_INTERVAL_SECONDS", "3600"))
     stopping = threading.Event()
 

@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import local_dynamodb
@@ -105,9 +106,15 @@ def kms_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(dynamodb_endpoint: str, kms_endpoint: str) -> Iterator[Settings]:
-    """Fresh tables (their own name prefix) and a new KMS key for one test, and the settings that name them."""
-    base = Settings(table_prefix=f"t{os.getpid()}x{next(_prefixes)}-", jwt_secret="test-signing-key-" + "x" * 32)
+def settings(dynamodb_endpoint: str, kms_endpoint: str, tmp_path: Path) -> Iterator[Settings]:
+    """Fresh tables (their own name prefix) and a new KMS key for one test, and the settings that name
+    them. Mail goes to the outbox in the test's own directory (see ``Outbox``)."""
+    base = Settings(
+        table_prefix=f"t{os.getpid()}x{next(_prefixes)}-",
+        jwt_secret="test-signing-key-" + "x" * 32,
+        mail_dir=str(tmp_path / "mail"),
+        mail_transport="outbox",
+    )
     settings = local_dynamodb.install(base, dynamodb_endpoint, kms_endpoint)
     yield settings
     local_dynamodb.drop_tables(settings)
@@ -165,8 +172,15 @@ class Api:
         assert reply.status == 201, reply.body
         return reply
 
-    def login(self, username: str = "alice", password: str = PASSWORD) -> Reply:
-        return self.post("/v1/login", {"username": username, "password": password})
+    def login(self, username: str = "alice", password: str = PASSWORD, device_token: str | None = None) -> Reply:
+        body = {"username": username, "password": password}
+        if device_token is not None:
+            body["device_token"] = device_token
+        return self.post("/v1/login", body)
+
+    def use_address(self, address: str) -> None:
+        """Send the next requests from ``address``, as API Gateway would report the client's."""
+        self.client.http._local_gateway.event_converter.LOCAL_SOURCE_IP = address
 
 
 @pytest.fixture
@@ -194,3 +208,64 @@ def count_kms_calls() -> list[str]:
     calls: list[str] = []
     kms.client().meta.events.register("before-call.kms", lambda model, **_: calls.append(model.name))
     return calls
+
+
+@dataclass
+class Mail:
+    """A message from the outbox, parsed with the email module."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+    links: list[str]
+
+    @property
+    def link(self) -> str:
+        """The message's one link (it fails unless there is exactly one)."""
+        assert len(self.links) == 1, self.links
+        return self.links[0]
+
+    @property
+    def token(self) -> str:
+        """The token of the one link's fragment (or query)."""
+        from urllib.parse import parse_qs, urlsplit
+
+        parts = urlsplit(self.link)
+        found = parse_qs(parts.fragment) or parse_qs(parts.query)
+        return found["token"][0]
+
+
+class Outbox:
+    """The mails the app wrote to MAIL_DIR, oldest first."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def all(self) -> list[Mail]:
+        import email
+        import email.policy
+        import re
+
+        mails = []
+        for path in sorted(self.directory.glob("*.eml")) if self.directory.exists() else []:
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            assert message.get_content_type() == "multipart/alternative"
+            text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+            links = re.findall(r"https?://\S+", text)
+            mails.append(Mail(str(message["To"]), str(message["Subject"]), text, html, links))
+        return mails
+
+    def to(self, address: str) -> list[Mail]:
+        return [m for m in self.all() if m.to == address]
+
+    def last(self, address: str) -> Mail:
+        mails = self.to(address)
+        assert mails, f"no mail to {address}"
+        return mails[-1]
+
+
+@pytest.fixture
+def outbox(settings: Settings) -> Outbox:
+    return Outbox(Path(settings.mail_dir))

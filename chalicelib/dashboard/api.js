@@ -1,9 +1,13 @@
 // The Latchkey API as the dashboard calls it: JSON in, JSON out, errors as ApiError.
-// The session token lives in sessionStorage: it is gone when the tab closes.
+// The session token lives in sessionStorage: it is gone when the tab closes. The device tokens
+// (one per account logged in from this browser) live in localStorage: they are what lets this
+// browser in while someone else's failed logins lock the account out elsewhere, and they are no
+// credential on their own.
 
 // The API is served beside the page: this file is <base>/dashboard/api.js, the API <base>/v1/...
 const BASE = new URL("../", import.meta.url);
 const STORAGE_KEY = "latchkey.session";
+const DEVICES_KEY = "latchkey.devices";
 
 export class ApiError extends Error {
   constructor(status, code, message, retryAfter = null) {
@@ -46,13 +50,52 @@ export const session = {
   },
 };
 
+// This browser's device tokens, by username (and by the email typed to log in), lower case.
+export const devices = {
+  all() {
+    try {
+      const stored = JSON.parse(localStorage.getItem(DEVICES_KEY) || "{}");
+      return stored && typeof stored === "object" ? stored : {};
+    } catch {
+      return {};
+    }
+  },
+  get(login) {
+    const token = this.all()[String(login).toLowerCase()];
+    return typeof token === "string" ? token : undefined;
+  },
+  save(logins, token) {
+    if (typeof token !== "string") return;
+    const stored = this.all();
+    for (const login of logins) if (login) stored[String(login).toLowerCase()] = token;
+    localStorage.setItem(DEVICES_KEY, JSON.stringify(stored));
+  },
+};
+
+// Called when a (recent) route answers 403 ReauthenticationRequiredError: resolves true once the
+// person has re-authenticated (the request is then sent again, once), false if they declined.
+let onReauthenticationRequired = async () => false;
+export function whenReauthenticationRequired(callback) {
+  onReauthenticationRequired = callback;
+}
+
 // Called when the API refuses the stored session token (expired): the app logs out.
 let onSessionEnded = () => {};
 export function whenSessionEnds(callback) {
   onSessionEnded = callback;
 }
 
-async function call(method, path, { body, token } = {}) {
+async function call(method, path, options = {}) {
+  try {
+    return await send(method, path, options);
+  } catch (error) {
+    if (error.code !== "ReauthenticationRequiredError" || options.token !== undefined) throw error;
+    if (!(await onReauthenticationRequired())) throw error;
+    return send(method, path, options);
+  }
+}
+
+async function send(method, path, { body, token } = {}) {
   const headers = { Accept: "application/json" };
   const credential = token === undefined ? session.get()?.token : token;
   if (credential) headers.Authorization = `Bearer ${credential}`;
@@ -111,10 +154,29 @@ const seg = encodeURIComponent;
 
 export const api = {
   signup: (username, email, password) => call("POST", "v1/signup", { body: { username, email, password }, token: null }),
-  login: (username, password) => call("POST", "v1/login", { body: { username, password }, token: null }),
+  login: (username, password) => {
+    const body = { username, password };
+    const device = devices.get(username);
+    if (device) body.device_token = device;
+    return call("POST", "v1/login", { body, token: null });
+  },
   loginSecondStep: (pendingToken, body) => call("POST", "v1/login/totp", { body, token: pendingToken }),
   user: () => call("GET", "v1/user"),
+  verifyEmail: (token) => call("POST", "v1/email/verify", { body: { token }, token: null }),
+  resendVerification: () => call("POST", "v1/user/email/verification"),
+  changeEmail: (email) => call("POST", "v1/user/email", { body: { email } }),
+  changePassword: (body) => call("POST", "v1/user/password", { body }),
+  requestPasswordReset: (email) => call("POST", "v1/password-reset", { body: { email }, token: null }),
+  confirmPasswordReset: (token, newPassword) =>
+    call("POST", "v1/password-reset/confirm", { body: { token, new_password: newPassword }, token: null }),
+  deleteAccount: (body) => call("POST", "v1/user/delete", { body }),
   refreshToken: () => call("POST", "v1/user/refresh-token"),
+  reauthenticate: (body) => call("POST", "v1/user/reauthenticate", { body }),
+  logout: () => call("POST", "v1/user/logout"),
+
+  sessions: () => all("v1/user/sessions", "sessions"),
+  endSession: (id) => call("DELETE", `v1/user/sessions/${seg(id)}`),
+  endOtherSessions: () => call("POST", "v1/user/sessions/revoke-others"),
 
   apiKeys: () => all("v1/user/api-keys", "api_keys"),
   createApiKey: (body) => call("POST", "v1/user/api-keys", { body }),

@@ -1,17 +1,27 @@
 // The dashboard's entry point: views chosen by the URL's hash (#/login, #/signup,
 // #/preferences/<tab>), the account bar, and the Details tab.
 
-import { api, session, whenSessionEnds } from "./api.js";
+import { api, devices, session, whenSessionEnds } from "./api.js";
 import { $, setText, formatDate, showError } from "./ui.js";
 import * as auth from "./auth.js";
 import * as tokens from "./tokens.js";
 import * as twoFactor from "./twofactor.js";
 import * as applications from "./applications.js";
+import * as reauth from "./reauth.js";
 import * as people from "./people.js";
 import * as events from "./events.js";
+import * as account from "./account.js";
 
-const VIEWS = ["login", "totp", "signup", "preferences"];
-const TITLES = { login: "Log in", totp: "Two-factor authentication", signup: "Sign up" };
+const VIEWS = ["login", "totp", "signup", "forgot", "reset", "verify", "preferences"];
+const TITLES = {
+  login: "Log in",
+  totp: "Two-factor authentication",
+  signup: "Sign up",
+  forgot: "Forgot password",
+  reset: "New password",
+  verify: "Email address",
+};
+const ACCOUNT_VIEWS = ["forgot", "reset", "verify"];
 
 const details = {
   title: "Details",
@@ -24,6 +34,7 @@ const details = {
       setText("#detail-created", formatDate(user.created_at));
       setText("#detail-2fa", user.two_factor_enabled ? "On" : "Off");
       setText("#whoami", user.username);
+      account.showDetails(user);
     } catch (error) {
       showError("#details-error", error);
     }
@@ -72,6 +83,7 @@ function sessionExpired() {
 }
 
 function route() {
+  account.takeMailLink(); // a mailed link opened in a tab already on the dashboard
   if (sessionExpired()) {
     logOut("Your session has ended. Log in again.");
     return;
@@ -83,6 +95,8 @@ function route() {
   if (view === "signup" && !signedIn) return showAuthView("signup");
   if (view === "login" && !signedIn) return showAuthView("login");
   if (view === "totp" && !signedIn && auth.hasPendingLogin()) return showAuthView("totp");
+  if (view === "forgot" && !signedIn) return showAuthView("forgot");
+  if ((view === "reset" || view === "verify") && account.hasLinkToken()) return showAuthView(view);
   history.replaceState(null, "", signedIn ? "#/preferences/details" : "#/login");
   return signedIn ? showPreferences("details") : showAuthView("login");
 }
@@ -90,9 +104,11 @@ function route() {
 function showAuthView(view) {
   showView(view);
   document.title = `${TITLES[view]} · Latchkey`;
-  auth.prepare(view);
+  if (ACCOUNT_VIEWS.includes(view)) account.prepare(view);
+  else auth.prepare(view);
   // The second login step is one field, typed at once: focus it (its label says what it wants).
   if (view === "totp") $("#totp-code").focus();
+  else if (view === "reset") $("#reset-password").focus();
   else focusHeading(view);
 }
 
@@ -129,8 +145,9 @@ function onTabKey(event) {
   go(`#/preferences/${next}`);
 }
 
-// Signed in (sign-up, login, or a refreshed token): keep the token and open the preferences.
-export async function signedIn(reply, user = null) {
+// Signed in (sign-up or login): keep the token, and the device token for this browser's next
+// login (under the name typed and the username), and open the preferences.
+export async function signedIn(reply, user = null, typedLogin = null) {
   session.save(reply.token, reply.expires_at, user?.username ?? null);
   let known = user;
   try {
@@ -140,6 +157,7 @@ export async function signedIn(reply, user = null) {
     throw error;
   }
   session.save(reply.token, reply.expires_at, known.username);
+  devices.save([typedLogin, known.username, known.email], reply.device_token);
   notify(null);
   go("#/preferences/details");
 }
@@ -158,14 +176,30 @@ function start() {
   if (!location.pathname.endsWith("/")) {
     history.replaceState(null, "", `${location.pathname}/${location.search}${location.hash}`);
   }
+  account.takeMailLink();
   auth.init({ signedIn, notify, go });
+  account.init({ notify, go, logOut });
   tokens.init();
   twoFactor.init();
   applications.init();
   people.init();
   events.init();
   $(".tabs").addEventListener("keydown", onTabKey);
-  $("#logout").addEventListener("click", () => logOut("You have logged out."));
+  reauth.init();
+  $("#logout").addEventListener("click", async (event) => {
+    // End the session on the server first (its token stops working everywhere), then forget it;
+    // a token the server no longer knows is forgotten all the same.
+    const button = event.currentTarget;
+    button.disabled = true;
+    try {
+      await api.logout();
+    } catch {
+      // Unreachable or already ended: nothing more to end.
+    } finally {
+      button.disabled = false;
+    }
+    logOut("You have logged out.");
+  });
   whenSessionEnds(() => logOut("Your session has ended. Log in again."));
   window.addEventListener("hashchange", route);
   route();

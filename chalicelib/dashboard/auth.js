@@ -5,6 +5,7 @@ import { api, codeBody } from "./api.js";
 import { $, clearErrors, submitting } from "./ui.js";
 
 let pendingToken = null;
+let pendingLogin = null; // the name typed at step one, to keep the device token under
 let app = null;
 
 export function hasPendingLogin() {
@@ -41,13 +42,15 @@ export function init(hooks) {
       form,
       async () => {
         const { username, password } = form.elements;
-        const reply = await api.login(username.value.trim(), password.value);
+        const login = username.value.trim();
+        const reply = await api.login(login, password.value);
         password.value = "";
         if (reply.two_factor_required) {
           pendingToken = reply.token;
+          pendingLogin = login;
           app.go("#/totp");
         } else {
-          await app.signedIn(reply);
+          await app.signedIn(reply, null, login);
         }
       },
       "password",
@@ -62,9 +65,11 @@ export function init(hooks) {
       async () => {
         try {
           const reply = await api.loginSecondStep(pendingToken, codeBody(form.elements.code.value));
+          const login = pendingLogin;
           pendingToken = null;
+          pendingLogin = null;
           form.reset();
-          await app.signedIn(reply);
+          await app.signedIn(reply, null, login);
         } catch (error) {
           // Too many wrong codes, or five minutes gone: the pending token is dead; start again.
           if (error.code === "UnauthorizedError") {

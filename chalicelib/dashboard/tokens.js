@@ -1,5 +1,5 @@
-// The Access tokens tab: the session token (copy, refresh) and API keys (list, create with a
-// scope, rotate, delete).
+// The Access tokens tab: the session token (copy, refresh), sessions (list, log out one or all
+// the others) and API keys (list, create with a scope, rotate, delete).
 
 import { api, session } from "./api.js";
 import {
@@ -19,6 +19,7 @@ import {
 
 let keys = [];
 let newKey = null;
+let sessions = [];
 let rotating = null; // the key the rotate dialog is for
 let appNames = new Map(); // application id -> name, for showing scopes
 
@@ -35,6 +36,9 @@ function scopeText(scope) {
 export function reset() {
   keys = [];
   newKey = null;
+  sessions = [];
+  $("#sessions-table tbody").replaceChildren();
+  for (const id of ["#sessions-status", "#sessions-error"]) setText(id, "");
   $("#keys-table tbody").replaceChildren();
   $("#key-created-value").value = "";
   for (const id of ["#session-status", "#session-error", "#keys-status", "#keys-error"]) setText(id, "");
@@ -43,6 +47,7 @@ export function reset() {
 
 export async function show() {
   showSessionExpiry();
+  showSessions();
   showError("#keys-error", null);
   try {
     keys = await api.apiKeys();
@@ -64,6 +69,81 @@ function showSessionExpiry() {
   const current = session.get();
   const expiry = $("#session-expiry");
   expiry.replaceChildren(timeEl(current?.expires_at, "unknown"));
+}
+
+async function showSessions() {
+  showError("#sessions-error", null);
+  try {
+    sessions = await api.sessions();
+    renderSessions();
+  } catch (error) {
+    showError("#sessions-error", error);
+  }
+}
+
+function renderSessions() {
+  const rows = sessions.map((s) =>
+    el(
+      "tr",
+      { dataset: { id: s.id }, class: s.current ? "current" : null },
+      el(
+        "th",
+        { scope: "row" },
+        timeEl(s.created_at),
+        s.current ? el("strong", { class: "badge" }, " This session") : null,
+      ),
+      el("td", {}, s.address ?? ""),
+      el("td", { class: "agent" }, s.user_agent ?? "Unknown"),
+      el("td", {}, timeEl(s.last_used_at, "Not used yet")),
+      el("td", {}, timeEl(s.expires_at)),
+      el(
+        "td",
+        {},
+        el(
+          "button",
+          {
+            type: "button",
+            class: "secondary session-end",
+            dataset: { id: s.id },
+            "aria-label": s.current
+              ? "Log out this session"
+              : `Log out the session from ${s.address ?? "an unknown address"}, signed in ${s.created_at}`,
+          },
+          "Log out",
+        ),
+      ),
+    ),
+  );
+  $("#sessions-table tbody").replaceChildren(...rows);
+  $("#sessions-end-others").disabled = !sessions.some((s) => !s.current);
+}
+
+async function endSession(button) {
+  const target = sessions.find((s) => s.id === button.dataset.id);
+  if (!target) return;
+  if (target.current) {
+    $("#logout").click(); // this one: log out of the dashboard itself
+    return;
+  }
+  await pressing(button, "#sessions-error", async () => {
+    await api.endSession(target.id);
+    setText("#sessions-status", "That session was logged out: its token no longer works.");
+    await showSessions();
+  });
+}
+
+async function endOtherSessions(button) {
+  const sure = await confirmDialog(
+    "Log out other sessions?",
+    "Every other browser, CLI and script logged in as you is logged out at once. API keys keep working.",
+    "Log out others",
+  );
+  if (!sure) return;
+  await pressing(button, "#sessions-error", async () => {
+    const reply = await api.endOtherSessions();
+    setText("#sessions-status", `Logged out ${reply.revoked} other session${reply.revoked === 1 ? "" : "s"}.`);
+    await showSessions();
+  });
 }
 
 function renderKeys() {
@@ -235,9 +315,15 @@ export function init() {
       session.save(reply.token, reply.expires_at, current?.username ?? null);
       showSessionExpiry();
       setText("#session-status", "Your session token was refreshed.");
+      await showSessions();
     }),
   );
   $("#session-copy").addEventListener("click", () => copyText(session.get()?.token ?? "", "#session-status"));
+  $("#sessions-table tbody").addEventListener("click", (event) => {
+    const button = event.target.closest(".session-end");
+    if (button) endSession(button);
+  });
+  $("#sessions-end-others").addEventListener("click", (event) => endOtherSessions(event.currentTarget));
 
   $("#key-create").addEventListener("click", openCreateDialog);
   $("#key-create-form").addEventListener("submit", (event) => {

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from chalicelib.routes import api_keys, applications, collaborators, events, health, login, two_factor, user
+from chalicelib.routes import (
+    account,
+    api_keys,
+    applications,
+    collaborators,
+    events,
+    health,
+    login,
+    sessions,
+    two_factor,
+    user,
+)
 
 # The API's blueprints, in the order app.py registers them (the dashboard's comes after).
-API_BLUEPRINTS = tuple(m.bp for m in (health, login, user, api_keys, two_factor, applications, collaborators, events))
+API_BLUEPRINTS = tuple(
+    m.bp for m in (health, login, user, sessions, account, api_keys, two_factor, applications, collaborators, events)
+)

@@ -10,6 +10,7 @@ from chalicelib.services.views import token_view, user_view
 from chalicelib.web import NONE, Body, Call, Field, Routes
 
 api = Routes(__name__)
+DEVICE_TOKEN_MAX = 256
 bp = api.bp
 
 # What the app accepts, or more (the service checks the rest): one @, a local part, dot-separated
@@ -33,19 +34,29 @@ NEW_PASSWORD = Field(
 def signup(call: Call) -> dict[str, Any]:
     """Create an account, and its first session."""
     body = call.body
-    user, token = get_services().accounts.signup(body["username"], body["email"], body["password"], call.origin)
-    return {"user": user_view(user)} | token_view(token)
+    done = get_services().accounts.signup(body["username"], body["email"], body["password"], call.origin, call.actor)
+    return {"user": user_view(done.user)} | token_view(done.token) | {"device_token": done.device_token}
 
 
 @api.route(
     "/v1/login",
     methods=["POST"],
     auth=NONE,
-    body=Body(Field("username", min_length=1, max_length=254), Field("password", min_length=1, max_length=128)),
+    body=Body(
+        Field("username", min_length=1, max_length=254),
+        Field("password", min_length=1, max_length=128),
+        # From an earlier completed login; an unknown, expired or other account's one is ignored.
+        Field("device_token", required=False, nullable=True, min_length=1, max_length=DEVICE_TOKEN_MAX),
+    ),
     errors=(401, 429),
 )
 def login(call: Call) -> dict[str, Any]:
-    """Log in with a password: a session token, or a pending one when two-factor is on."""
+    """Log in with a password: a session token and a device token, or a pending token when two-factor is on."""
     body = call.body
-    result = get_services().accounts.login(body["username"], body["password"], call.origin)
-    return token_view(result.token) | {"two_factor_required": result.two_factor_required}
+    result = get_services().accounts.login(
+        body["username"], body["password"], call.origin, call.actor, body.get("device_token")
+    )
+    reply = token_view(result.token) | {"two_factor_required": result.two_factor_required}
+    if result.device_token is not None:
+        reply["device_token"] = result.device_token
+    return reply

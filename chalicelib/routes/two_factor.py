@@ -65,6 +65,6 @@ def login_totp(call: Call) -> dict[str, Any]:
     """The second login step: a pending token and a code (or recovery code) for a session token."""
     body = call.body
     token = get_services().two_factor.complete_login(
-        call.who, body.get("code"), body.get("recovery_code"), call.address
+        call.who, body.get("code"), body.get("recovery_code"), call.address, call.actor
     )
-    return token_view(token) | {"two_factor_required": False}
+    return token_view(token) | {"two_factor_required": False, "device_token": token.device_token}

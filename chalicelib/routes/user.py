@@ -1,12 +1,12 @@
-"""The current user and session-token refresh."""
+"""The current user, session-token refresh and re-authentication."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.services import get_services
-from chalicelib.services.views import token_view, user_view
-from chalicelib.web import ANY, SESSION, Call, Routes
+from chalicelib.services.views import timestamp, token_view, user_view
+from chalicelib.web import ANY, SESSION, Body, Call, Field, Routes
 
 api = Routes(__name__)
 bp = api.bp
@@ -22,3 +22,24 @@ def get_user(call: Call) -> dict[str, Any]:
 def refresh_token(call: Call) -> dict[str, Any]:
     """A new session token, valid for a full period from now; the old one stays valid."""
     return token_view(get_services().sessions.refresh(call.who))
+
+
+@api.route(
+    "/v1/user/reauthenticate",
+    methods=["POST"],
+    auth=SESSION,
+    body=Body(
+        Field("password", min_length=1, max_length=128),
+        Field("code", required=False, min_length=1, max_length=16),
+        Field("recovery_code", required=False, min_length=1, max_length=64),
+        at_most_one_of=("code", "recovery_code"),
+    ),
+    errors=(429,),
+)
+def reauthenticate(call: Call) -> dict[str, Any]:
+    """Prove again who you are (password, and a code when two-factor is on), for the recent routes."""
+    body = call.body
+    at = get_services().user_sessions.reauthenticate(
+        call.who, body["password"], body.get("code"), body.get("recovery_code"), call.actor
+    )
+    return {"authenticated_at": timestamp(at)}

@@ -27,6 +27,9 @@ class TokenClaims:
     kind: str
     issued_at: int
     expires_at: int
+    # A pending token carries the device token its login came with, so that the second step can
+    # judge the login by that device and return it (the tokens table keeps device tokens hashed only).
+    device_token: str | None = None
 
 
 def issue_token(claims: TokenClaims, key: bytes) -> str:
@@ -38,6 +41,8 @@ def issue_token(claims: TokenClaims, key: bytes) -> str:
         "iat": claims.issued_at,
         "exp": claims.expires_at,
     }
+    if claims.device_token is not None:
+        payload["dvt"] = claims.device_token
     return jwt.encode(payload, key, algorithm=_ALGORITHM)
 
 
@@ -59,4 +64,12 @@ def verify_token(token: str, key: bytes, now: int) -> TokenClaims:
         raise InvalidTokenError("malformed times")
     if now >= exp:
         raise InvalidTokenError("expired")
-    return TokenClaims(user_id=sub, session_id=sid, kind=typ, issued_at=iat, expires_at=exp)
+    device = claims.get("dvt")
+    return TokenClaims(
+        user_id=sub,
+        session_id=sid,
+        kind=typ,
+        issued_at=iat,
+        expires_at=exp,
+        device_token=device if isinstance(device, str) and typ == PENDING else None,
+    )

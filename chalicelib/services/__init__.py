@@ -15,15 +15,22 @@ from typing import TYPE_CHECKING
 from chalicelib.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from chalicelib.mail import Mailer
     from chalicelib.services.accounts import AccountService
     from chalicelib.services.api_keys import ApiKeyService
     from chalicelib.services.applications import ApplicationService
     from chalicelib.services.auth import AuthService
+    from chalicelib.services.deletion import AccountDeletion
+    from chalicelib.services.devices import DeviceTokens
+    from chalicelib.services.email import EmailService
     from chalicelib.services.events import EventLog
+    from chalicelib.services.mail_tokens import MailTokens
+    from chalicelib.services.passwords import PasswordService
     from chalicelib.services.purge import PurgeService
     from chalicelib.services.sessions import SessionService
     from chalicelib.services.throttle import HeldSessionLimit, LoginThrottle
     from chalicelib.services.two_factor import TwoFactorService
+    from chalicelib.services.user_sessions import UserSessions
 
 _services: Services | None = None
 
@@ -52,7 +59,7 @@ class Services:
     def throttle(self) -> LoginThrottle:
         from chalicelib.services.throttle import LoginThrottle
 
-        return LoginThrottle(self.settings, self.clock)
+        return LoginThrottle(self.settings, self.clock, self.events)
 
     @cached_property
     def held_session(self) -> HeldSessionLimit:
@@ -70,7 +77,7 @@ class Services:
     def accounts(self) -> AccountService:
         from chalicelib.services.accounts import AccountService
 
-        return AccountService(self.settings, self.clock, self.sessions, self.throttle)
+        return AccountService(self.settings, self.clock, self.sessions, self.throttle, self.events, lambda: self.email)
 
     @cached_property
     def auth(self) -> AuthService:
@@ -91,6 +98,21 @@ class Services:
         return TwoFactorService(self.settings, self.clock, self.sessions, self.throttle, self.held_session, self.events)
 
     @cached_property
+    def user_sessions(self) -> UserSessions:
+        from chalicelib.services.user_sessions import UserSessions
+
+        return UserSessions(
+            self.settings, self.clock, self.sessions, self.events, self.held_session, lambda: self.two_factor
+        )
+
+    @cached_property
+    def devices(self) -> DeviceTokens:
+        """Device tokens (``end_all`` on a password change or reset)."""
+        from chalicelib.services.devices import DeviceTokens
+
+        return DeviceTokens(self.settings, self.clock)
+
+    @cached_property
     def purge(self) -> PurgeService:
         from chalicelib.services.purge import PurgeService
 
@@ -101,6 +123,48 @@ class Services:
         from chalicelib.services.applications import ApplicationService
 
         return ApplicationService(self.settings, self.clock, lambda: self.events)
+
+    # The life of an account: mail, email verification and change, passwords, deletion.
+    @cached_property
+    def mailer(self) -> Mailer:
+        from chalicelib.mail import mailer_for
+
+        return mailer_for(self.settings)
+
+    @cached_property
+    def mail_tokens(self) -> MailTokens:
+        from chalicelib.services.mail_tokens import MailTokens
+
+        return MailTokens(self.settings, self.clock)
+
+    @cached_property
+    def email(self) -> EmailService:
+        from chalicelib.services.email import EmailService
+
+        return EmailService(self.settings, self.clock, self.events, self.mail_tokens, lambda: self.mailer)
+
+    @cached_property
+    def passwords(self) -> PasswordService:
+        from chalicelib.services.passwords import PasswordService
+
+        return PasswordService(
+            self.settings,
+            self.clock,
+            self.sessions,
+            self.throttle,
+            self.held_session,
+            self.events,
+            self.mail_tokens,
+            lambda: self.mailer,
+        )
+
+    @cached_property
+    def deletion(self) -> AccountDeletion:
+        from chalicelib.services.deletion import AccountDeletion
+
+        return AccountDeletion(
+            self.settings, self.clock, self.sessions, self.held_session, lambda: self.two_factor, self.events
+        )
 
 
 def get_services() -> Services:

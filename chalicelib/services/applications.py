@@ -22,7 +22,14 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from chalicelib.config import Settings
-from chalicelib.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError, invalid_field
+from chalicelib.errors import (
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    UnauthorizedError,
+    invalid_field,
+)
 from chalicelib.security.ids import new_id
 from chalicelib.services.accounts import USERNAME_PATTERN
 from chalicelib.store import dynamo
@@ -183,9 +190,13 @@ class ApplicationService:
         grant = Grant(app.app_id, user.user_id, user.username, OWNER_ROLE, now)
         event = self._event(app.app_id, "application.created", caller, actor, name=name, description=description)
         try:
-            self.apps.create(app, with_entries=[self.grants.put_entry(grant), event])
+            # The owner's item must exist: an account being deleted gets no new application.
+            owner_exists = self.users.exists_check(caller.user_id)
+            self.apps.create(app, with_entries=[self.grants.put_entry(grant), event, owner_exists])
         except ApplicationNameTakenError:
             raise _name_taken() from None
+        except ApplicationChangedError:
+            raise UnauthorizedError("The account no longer exists.") from None
         return Access(app, grant, scope)
 
     def require(self, caller: Caller, app_id: str, permission: str) -> Access:

@@ -27,6 +27,7 @@ class Principal:
     credential_id: str  # the session id or the API key id
     session: Session | None = None  # the stored session, when a session or pending token authenticated the call
     api_key_prefix: str | None = None  # the key's prefix, when an API key authenticated the call
+    device_token: str | None = None  # what a pending token carries from its login (see security.tokens)
     scope: Scope | None = None  # the key's scope: what of the user's access the call may use (None: all)
 
     @property
@@ -51,6 +52,7 @@ class AuthService:
                 raise ForbiddenError("This route needs a session token; API keys may not use it.")
             return principal
         session, user = self.sessions.verify(credential, SESSION)
+        self.sessions.touch(session)
         return Principal(user=user, via=SESSION, credential_id=session.session_id, session=session)
 
     def require_recent(self, principal: Principal | None) -> None:
@@ -68,8 +70,14 @@ class AuthService:
         """The caller behind a pending login token. Raises UnauthorizedError for anything else."""
         if credential.startswith(API_KEY_PREFIX):
             raise UnauthorizedError("This route needs a pending login token from POST /v1/login.")
-        session, user = self.sessions.verify(credential, PENDING)
-        return Principal(user=user, via=PENDING, credential_id=session.session_id, session=session)
+        claims, session, user = self.sessions.verify_claims(credential, PENDING)
+        return Principal(
+            user=user,
+            via=PENDING,
+            credential_id=session.session_id,
+            session=session,
+            device_token=claims.device_token,
+        )
 
     def _authenticate_api_key(self, credential: str) -> Principal:
         key, user = self._api_keys().authenticate(credential)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.config import Settings
@@ -32,7 +32,7 @@ from chalicelib.services.auth import Principal
 from chalicelib.services.events import Actor, EventLog
 from chalicelib.services.sessions import IssuedToken, SessionService
 from chalicelib.services.throttle import HeldSessionLimit, LoginThrottle
-from chalicelib.store import dynamo, kms
+from chalicelib.store import kms
 from chalicelib.store.users import SecondFactor, StoredSecret, User, UserStore
 
 SETUP_TTL_SECONDS = 600  # a setup not enabled within 10 minutes is forgotten
@@ -161,12 +161,18 @@ class TwoFactorService:
         return codes
 
     def complete_login(
-        self, pending: Principal, code: str | None, recovery_code: str | None, address: str
+        self,
+        pending: Principal,
+        code: str | None,
+        recovery_code: str | None,
+        address: str,
+        actor: Actor | None = None,
     ) -> IssuedToken:
-        """Exchange a pending login token and a TOTP or recovery code for a full session token.
+        """Exchange a pending login token and a TOTP or recovery code for a full session token,
+        with a device token (the one the login came with, if valid, else a new one).
 
         A wrong, used or expired code raises InvalidCredentialsError and counts against the pending
-        token (dead after 5), the account lockout and the address limit. A dead or used pending
+        token (dead after 5) and the login lockouts (services/throttle.py). A dead or used pending
         token raises UnauthorizedError; a locked account or address TooManyRequestsError.
         """
         now = self.clock()
@@ -174,8 +180,13 @@ class TwoFactorService:
         assert session is not None  # a pending principal always carries its session
         if session.failures >= PENDING_LOGIN_MAX_FAILURES:
             raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
-        counters = self.throttle.counters(dynamo.get_many(*self.throttle.refs(user.user_id, address, now)))
-        self.throttle.check(counters, now)
+        # The login's actor: the user (the password was right), from where, with no credential yet.
+        actor = (
+            Actor(user.username, None, None, actor.address, actor.user_agent)
+            if actor
+            else Actor(user.username, address=address)
+        )
+        attempt = self.throttle.begin(user.user_id, user.user_id, address, pending.device_token)
         stored = user.totp_secret
         factor = self._check(user, stored, code, recovery_code, now) if stored is not None else None
         replacement = _plain_replacement(user.user_id, stored) if stored is not None else None
@@ -184,18 +195,33 @@ class TwoFactorService:
             or stored is None
             or not self.users.spend_second_factor(user.user_id, stored, factor, replacement)
         ):
-            self.throttle.failed(user.user_id, address, now)
+            self.throttle.failed(attempt, actor, "code")
             alive = self.sessions.store.add_failure(session.session_id, PENDING_LOGIN_MAX_FAILURES, now) is not None
             if stored is not None:
                 self._encrypt_if_plain(user.user_id, "totp_secret", stored, replacement)
             if not alive:
                 raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
             raise InvalidCredentialsError(LOGIN_CODE_FAILED)
-        token = self.sessions.exchange(session, PENDING_LOGIN_MAX_FAILURES)
+        done = self.throttle.completion(attempt, user.user_id, actor, two_factor=True)
+        used = [] if factor.recovery_hash is None else [self.events.for_user(user.user_id, "recovery_code.used", actor)]
+        entries = done.entries + [self.events.entry(e) for e in used]
+        token = self.sessions.exchange(session, PENDING_LOGIN_MAX_FAILURES, entries)
         if token is None:
             raise UnauthorizedError(LOGIN_ATTEMPT_OVER)
-        self.throttle.succeeded(user.user_id, counters)
-        return token
+        self.throttle.succeeded(attempt)
+        return replace(token, device_token=done.device_token)
+
+    def prove(self, user: User, code: str | None, recovery_code: str | None) -> bool:
+        """Whether ``code`` or ``recovery_code`` is a right second factor of the user, spending it as
+        at login (re-authentication, account deletion). Raises 400 naming the field for something
+        that is no code."""
+        stored = _enabled_secret(user)
+        factor = self._check(user, stored, code, recovery_code, self.clock())
+        replacement = _plain_replacement(user.user_id, stored)
+        if factor is None or not self.users.spend_second_factor(user.user_id, stored, factor, replacement):
+            self._encrypt_if_plain(user.user_id, "totp_secret", stored, replacement)
+            return False
+        return True
 
     def _entries(self, user: User, type: str, actor: Actor, factor: SecondFactor | None = None) -> list[dict[str, Any]]:
         """The events that record a change of two-factor state, for the change's own transaction:

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from chalicelib.services.applications import Access, Grant, Person
     from chalicelib.services.events import Event
     from chalicelib.services.sessions import IssuedToken
+    from chalicelib.store.sessions import Session
     from chalicelib.store.users import User
 
 
@@ -26,6 +27,7 @@ def user_view(user: User) -> dict[str, Any]:
         "id": user.user_id,
         "username": user.username,
         "email": user.email,
+        "email_verified": user.email_verified,
         "created_at": timestamp(user.created_at),
         "two_factor_enabled": user.two_factor_enabled,
     }
@@ -98,4 +100,18 @@ def event_view(event: Event) -> dict[str, Any]:
         "address": event.address,
         "user_agent": event.user_agent,
         "details": event.details,
+    }
+
+
+def session_view(session: Session, current_id: str | None) -> dict[str, Any]:
+    """The contract's Session: its id (never its token), times, where its login came from."""
+    return {
+        "id": session.session_id,
+        "created_at": timestamp(session.created_at),
+        "expires_at": timestamp(session.expires_at),
+        "authenticated_at": timestamp(session.authenticated_at),
+        "last_used_at": timestamp(session.last_used_at),
+        "address": session.address,
+        "user_agent": session.user_agent,
+        "current": session.session_id == current_id,
     }

@@ -170,6 +170,8 @@ class ApplicationStore:
         def raise_taken(failed: list[int]) -> None:
             if 1 in failed:
                 raise ApplicationNameTakenError(app.name)
+            if any(i > 1 for i in failed):  # a condition of ``with_entries`` (the owner exists, say)
+                raise ApplicationChangedError(app.app_id)
 
         dynamo.transact(entries, on_condition_failure=raise_taken)
 

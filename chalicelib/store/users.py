@@ -35,6 +35,7 @@ class User:
     recovery_hashes: tuple[str, ...] = field(default_factory=tuple)
     pending_totp_secret: StoredSecret | None = None
     pending_totp_expires_at: int = 0
+    email_verified: bool = False
 
     @property
     def two_factor_enabled(self) -> bool:
@@ -73,6 +74,7 @@ def _parse_user(item: dict[str, Any]) -> User:
         recovery_hashes=tuple(sorted(item.get("recovery_hashes", ()))),
         pending_totp_secret=_stored_secret(item.get("pending_totp_secret")),
         pending_totp_expires_at=item.get("pending_totp_expires_at", 0),
+        email_verified=bool(item.get("email_verified", False)),
     )
 
 
@@ -118,6 +120,7 @@ class UserStore:
             "email": user.email,
             "password_hash": user.password_hash,
             "created_at": user.created_at,
+            "email_verified": user.email_verified,
         }
         items = [
             _user_key(user.user_id) | record,
@@ -261,6 +264,112 @@ class UserStore:
             return False
         return True
 
+    # Email, password and the account's end (services/email.py, passwords.py, deletion.py). A mailed
+    # token's hash is also kept on the user, one attribute per kind (``token_attribute``), and the
+    # transaction that spends a token requires it there: a newer token of the kind replaces it, so
+    # an earlier one stops working at once, whatever the tokens table's index says.
+
+    def current_token_entry(self, user_id: str, kind: str, token_hash: str) -> dict[str, Any]:
+        """A transaction entry making ``token_hash`` the user's one live token of ``kind``."""
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": dynamo.to_item(_user_key(user_id)),
+                "UpdateExpression": "SET #token = :hash",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeNames": {"#token": token_attribute(kind)},
+                "ExpressionAttributeValues": dynamo.to_item({":hash": token_hash}),
+            }
+        }
+
+    def spend_token_entry(
+        self, user_id: str, kind: str, token_hash: str, set_values: dict[str, Any], expect: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A transaction entry setting ``set_values`` on the user if ``token_hash`` is still their live
+        token of ``kind`` (which it forgets) and their attributes are still as ``expect`` says."""
+        names = {"#token": token_attribute(kind)}
+        values: dict[str, Any] = {":hash": token_hash}
+        sets, conditions = [], ["#token = :hash"]
+        for i, (name, value) in enumerate(set_values.items()):
+            names[f"#s{i}"], values[f":s{i}"] = name, value
+            sets.append(f"#s{i} = :s{i}")
+        for i, (name, value) in enumerate(expect.items()):
+            names[f"#e{i}"], values[f":e{i}"] = name, value
+            conditions.append(f"#e{i} = :e{i}")
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": dynamo.to_item(_user_key(user_id)),
+                "UpdateExpression": f"SET {', '.join(sets)} REMOVE #token",
+                "ConditionExpression": " AND ".join(conditions),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": dynamo.to_item(values),
+            }
+        }
+
+    def ref_with_token(self, user_id: str, kind: str) -> dynamo.Ref[tuple[User, str | None]]:
+        """The user and the hash of their live token of ``kind`` (None without one)."""
+        attribute = token_attribute(kind)
+        return dynamo.Ref(self.table, _user_key(user_id), lambda item: (_parse_user(item), item.get(attribute)))
+
+    def claim_ref(self, email: str) -> dynamo.Ref[str]:
+        """The claim of an address: the id of the user who holds it."""
+        return dynamo.Ref(self.table, _email_key(email), _parse_claim)
+
+    def move_email_entries(self, user_id: str, old_email: str, new_email: str, created_at: int) -> list[dict[str, Any]]:
+        """Transaction entries releasing the user's claim of ``old_email`` and claiming ``new_email``
+        (the second fails if someone holds it)."""
+        return [
+            {
+                "Delete": {
+                    "TableName": self.table,
+                    "Key": dynamo.to_item(_email_key(old_email)),
+                    "ConditionExpression": "user_id = :id",
+                    "ExpressionAttributeValues": dynamo.to_item({":id": user_id}),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": dynamo.to_item(_email_key(new_email) | {"user_id": user_id, "created_at": created_at}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+
+    def exists_check(self, user_id: str) -> dict[str, Any]:
+        """A transaction entry that fails unless the user still exists (an application's create
+        carries it, so that none is created for an account being deleted)."""
+        return {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": dynamo.to_item(_user_key(user_id)),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
+
+    def change_password(self, user_id: str, old_hash: str, new_hash: str) -> bool:
+        """Replace the password hash if it is still ``old_hash``. False if it changed meanwhile."""
+        return self._update(
+            user_id,
+            "SET password_hash = :new",
+            "attribute_exists(pk) AND password_hash = :old",
+            {":new": new_hash, ":old": old_hash},
+        )
+
+    def delete_entries(self, user: User) -> list[dict[str, Any]]:
+        """Transaction entries deleting the user's item and releasing its username and email: from
+        their commit on, the name and the address are free and no credential of the user works."""
+        mine = {
+            "ConditionExpression": "user_id = :id",
+            "ExpressionAttributeValues": dynamo.to_item({":id": user.user_id}),
+        }
+        return [
+            {"Delete": {"TableName": self.table, "Key": dynamo.to_item(_user_key(user.user_id)), **mine}},
+            {"Delete": {"TableName": self.table, "Key": dynamo.to_item(_username_key(user.username)), **mine}},
+            {"Delete": {"TableName": self.table, "Key": dynamo.to_item(_email_key(user.email)), **mine}},
+        ]
+
 
 class _ConditionFailedError(Exception):
     pass
@@ -268,6 +377,11 @@ class _ConditionFailedError(Exception):
 
 def _condition_failed(failed: list[int]) -> None:
     raise _ConditionFailedError
+
+
+def token_attribute(kind: str) -> str:
+    """The user item's attribute holding the hash of the user's live mailed token of ``kind``."""
+    return f"live_{kind}_token"
 
 
 @dataclass(frozen=True)

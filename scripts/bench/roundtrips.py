@@ -96,9 +96,36 @@ def journey(b: Bench) -> None:
         {"username": "alice", "email": "alice@example.com", "password": PASSWORD},
     )
     b.call("POST", "/v1/signup", {"username": "bob", "email": "bob@example.com", "password": PASSWORD})
-    token = m("POST /v1/login", "none", "POST", "/v1/login", {"username": "alice", "password": PASSWORD})["token"]
+    login = {"username": "alice", "password": PASSWORD}
+    first = m("POST /v1/login (no device token)", "none", "POST", "/v1/login", login)
+    token, device = first["token"], first["device_token"]
+    m("POST /v1/login (device token)", "none", "POST", "/v1/login", login | {"device_token": device})
+    m("POST /v1/login (wrong password)", "none", "POST", "/v1/login", login | {"password": "wrong password"})
+    m(
+        "POST /v1/login (wrong password, device token)",
+        "none",
+        "POST",
+        "/v1/login",
+        login | {"password": "wrong password", "device_token": device},
+    )
     m("GET /v1/user", "session", "GET", "/v1/user", token=token)
+    b.clock.now += 300  # last_used_at is 5 minutes old: this request records a use
+    m("GET /v1/user (5 minutes later)", "session", "GET", "/v1/user", token=token)
     m("POST /v1/user/refresh-token", "session", "POST", "/v1/user/refresh-token", token=token)
+    m("GET /v1/user/sessions", "session", "GET", "/v1/user/sessions", token=token)
+    others = [b.call("POST", "/v1/login", login)[1]["token"] for _ in range(3)]
+    listed = b.call("GET", "/v1/user/sessions", token=others[0])[1]["sessions"]
+    current = next(s["id"] for s in listed if s["current"])
+    m("DELETE /v1/user/sessions/{id}", "session", "DELETE", f"/v1/user/sessions/{current}", token=token)
+    m("POST /v1/user/logout", "session", "POST", "/v1/user/logout", token=others[1])
+    m(
+        "POST /v1/user/sessions/revoke-others (4 others)",
+        "session",
+        "POST",
+        "/v1/user/sessions/revoke-others",
+        token=token,
+    )
+    m("POST /v1/user/reauthenticate", "session", "POST", "/v1/user/reauthenticate", {"password": PASSWORD}, token=token)
 
     created = m("POST /v1/user/api-keys", "session", "POST", "/v1/user/api-keys", {"name": "ci"}, token=token)
     key = (created or {}).get("key")

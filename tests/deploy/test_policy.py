@@ -55,7 +55,7 @@ def test_the_policy_names_only_our_tables_indexes_secret_and_log_groups(stage: s
     committed = json.loads(deploy_template.policy_path(stage).read_text())
     settings = deploy_template.stage_settings(stage)
     by_sid = {s["Sid"]: s for s in committed["Statement"]}
-    assert set(by_sid) == {"Tables", "SigningKey", "TotpKey", "Logs"}
+    assert set(by_sid) == {"Tables", "SigningKey", "TotpKey", "Mail", "Logs"}
     assert all(s["Effect"] == "Allow" for s in committed["Statement"])
     assert all("Condition" not in s for sid, s in by_sid.items() if sid != "TotpKey")
     expected = set()
@@ -67,6 +67,12 @@ def test_the_policy_names_only_our_tables_indexes_secret_and_log_groups(stage: s
     assert by_sid["SigningKey"]["Resource"] == [
         f"arn:aws:secretsmanager:*:*:secret:{deploy_template.secret_name(stage)}-??????"
     ]
+    assert by_sid["Mail"] == {
+        "Sid": "Mail",
+        "Effect": "Allow",
+        "Action": ["ses:SendEmail"],
+        "Resource": [f"arn:aws:ses:*:*:identity/{deploy_template.email_identity(stage)}"],
+    }
     # The KMS key, whose id a policy file cannot know, is the one with the stage's alias, and the
     # functions may only encrypt and decrypt with it.
     assert by_sid["TotpKey"] == {
@@ -88,6 +94,7 @@ def test_the_code_reads_the_signing_secret_uses_the_totp_key_and_calls_no_other_
         "secretsmanager:GetSecretValue",
         "kms:Encrypt",
         "kms:Decrypt",
+        "ses:SendEmail",
     }
     # What the store calls today; get_many is GetItem or BatchGetItem, a transaction needs PutItem.
     assert {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:BatchWriteItem"} <= actions

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,9 +26,10 @@ def free_port() -> int:
 
 
 class DevServer:
-    def __init__(self, url: str, table_prefix: str) -> None:
+    def __init__(self, url: str, table_prefix: str, mail_dir: Path) -> None:
         self.url = url
         self.table_prefix = table_prefix
+        self.mail_dir = mail_dir  # the server's outbox (MAIL_DIR): a directory of its own
 
 
 ServerFactory = Callable[..., DevServer]
@@ -41,6 +43,7 @@ def start_server(dynamodb_endpoint: str) -> Iterator[ServerFactory]:
     def start(**env: str) -> DevServer:
         port = free_port()
         prefix = f"e2e{os.getpid()}x{next(_servers)}-"
+        env.setdefault("MAIL_DIR", tempfile.mkdtemp(prefix="latchkey-mail-"))
         environment = (
             os.environ
             | {
@@ -66,7 +69,7 @@ def start_server(dynamodb_endpoint: str) -> Iterator[ServerFactory]:
                 raise RuntimeError(f"the dev server exited with {process.returncode}")
             try:
                 if requests.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                    return DevServer(url, prefix)
+                    return DevServer(url, prefix, Path(env["MAIL_DIR"]))
             except requests.ConnectionError:
                 time.sleep(0.1)
         raise RuntimeError("the dev server did not answer within 30 s")

@@ -140,7 +140,7 @@ def log_in(page: Any, username: str, password: str = PASSWORD) -> None:
 
 
 def log_out(page: Any) -> None:
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     assert page.evaluate("sessionStorage.length") == 0
 
@@ -156,6 +156,11 @@ def session_token(page: Any) -> str:
 
 def api_get(server: DevServer, path: str, credential: str) -> requests.Response:
     return requests.get(f"{server.url}{path}", headers={"Authorization": f"Bearer {credential}"}, timeout=10)
+
+
+def login_by_api(server: DevServer, username: str, password: str = PASSWORD) -> requests.Response:
+    body = {"username": username, "password": password}
+    return requests.post(f"{server.url}/v1/login", json=body, timeout=10)
 
 
 def signup_by_api(server: DevServer, username: str) -> str:
@@ -495,3 +500,83 @@ def test_share_an_application_with_a_collaborator(page: Any, browser: Any, dashb
     confirm.get_by_role("button", name="Delete").click()
     expect(page.locator("#apps-status")).to_have_text("Deleted fleet-de.")
     expect(page.get_by_text("No applications yet.")).to_be_visible()
+
+
+def test_see_your_sessions_and_log_the_others_out(page: Any, dashboard: DevServer, shots: Path) -> None:
+    sign_up(page, "roamer")
+    laptop = login_by_api(dashboard, "roamer").json()["token"]
+    open_tab(page, "Access tokens")
+    rows = page.locator("#sessions-table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#sessions-table tr.current")).to_contain_text("This session")
+    other = page.locator("#sessions-table tbody tr:not(.current)")
+    expect(other).to_contain_text("python-requests")
+    page.screenshot(path=shots / "sessions.png", full_page=True)
+    other.get_by_role("button", name=re.compile("^Log out the session")).click()
+    expect(page.locator("#sessions-status")).to_have_text("That session was logged out: its token no longer works.")
+    expect(rows).to_have_count(1)
+    assert api_get(dashboard, "/v1/user", laptop).status_code == 401  # refused from the next request on
+
+    phone = login_by_api(dashboard, "roamer").json()["token"]
+    page.reload()
+    expect(rows).to_have_count(2)
+    page.get_by_role("button", name="Log out other sessions").click()
+    page.get_by_role("dialog", name="Log out other sessions?").get_by_role("button", name="Log out others").click()
+    expect(page.locator("#sessions-status")).to_have_text("Logged out 1 other session.")
+    expect(rows).to_have_count(1)
+    assert api_get(dashboard, "/v1/user", phone).status_code == 401
+
+    # The header's Log out ends the session on the server, not only in the page.
+    mine = session_token(page)
+    log_out(page)
+    assert api_get(dashboard, "/v1/user", mine).status_code == 401
+
+
+def test_the_browsers_device_token_gets_in_while_the_account_is_locked_out(page: Any, dashboard: DevServer) -> None:
+    sign_up(page, "besieged")
+    stored = page.evaluate("JSON.parse(localStorage.getItem('latchkey.devices'))")
+    device = stored["besieged"]
+    log_out(page)
+    # Someone at the same address hammers the account: its logins from here without a device token are locked.
+    for _ in range(10):
+        assert login_by_api(dashboard, "besieged", "not the password").status_code == 401
+    assert login_by_api(dashboard, "besieged").status_code == 429
+    log_in(page, "besieged")  # the dashboard sends this browser's device token
+    expect(page.locator("#detail-username")).to_have_text("besieged")
+    assert page.evaluate("JSON.parse(localStorage.getItem('latchkey.devices'))")["besieged"] == device
+
+
+def test_a_change_that_needs_a_recent_login_asks_for_the_password_and_goes_on(
+    browser: Any, start_server: ServerFactory
+) -> None:
+    server = start_server(REAUTH_MAX_AGE_SECONDS="2")
+    context = browser.new_context(viewport=VIEWPORT, base_url=server.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto("/")
+    try:
+        sign_up(page, "sudoer")
+        open_tab(page, "Access tokens")
+        time.sleep(2.5)  # the sign-up's authentication is now too old for creating a key
+        page.get_by_role("button", name="Create API key").click()
+        dialog = page.get_by_role("dialog", name="Create API key")
+        dialog.get_by_label("Token name").fill("deploy-bot")
+        dialog.get_by_role("button", name="Create token").click()
+        prompt = page.get_by_role("dialog", name="Confirm it is you")
+        expect(prompt.get_by_label("Password")).to_be_focused()
+        expect(prompt.get_by_label("Authentication code or recovery code")).to_be_hidden()  # two-factor is off
+        prompt.get_by_label("Password").fill("not the password")
+        prompt.get_by_role("button", name="Confirm").click()
+        expect(prompt.locator(".field-error")).to_contain_text("password is incorrect")
+        prompt.get_by_label("Password").fill(PASSWORD)
+        prompt.get_by_role("button", name="Confirm").click()
+        expect(prompt).to_be_hidden()
+        # The original request was sent again, once, and went through.
+        shown = page.get_by_role("dialog", name="Your new API key")
+        expect(shown).to_contain_text("This is the only time you will see this key")
+        assert shown.get_by_label(re.compile("API key")).input_value().startswith("lk_")
+    finally:
+        context.close()
+    assert problems == []

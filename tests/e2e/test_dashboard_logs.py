@@ -52,7 +52,7 @@ def test_the_security_log_and_an_applications_activity(page: Any, dashboard: Dev
     add.get_by_label("Username").fill("bert")
     add.get_by_label("Role").select_option("observer")
     add.get_by_role("button", name="Add collaborator").click()
-    expect(page.get_by_role("row", name=re.compile("bert"))).to_be_visible()
+    expect(page.locator("#collab-table").get_by_role("row", name=re.compile("bert"))).to_be_visible()
     page.get_by_role("button", name="Close").click()
     page.get_by_role("row", name=re.compile("fleet-logs")).get_by_role(
         "button", name="Collaborators of fleet-logs"

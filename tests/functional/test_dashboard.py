@@ -142,9 +142,15 @@ def test_scripts_never_turn_data_into_html_or_code(api: Api) -> None:
 
 
 def test_the_session_token_is_kept_in_session_storage_only(api: Api) -> None:
-    sources = "".join(fetch(api, f"/dashboard/{n}")[2] for n in sorted(dashboard.assets()) if n.endswith(".js"))
-    assert "sessionStorage" in sources
-    assert "localStorage" not in sources and "document.cookie" not in sources
+    scripts = {n: fetch(api, f"/dashboard/{n}")[2] for n in sorted(dashboard.assets()) if n.endswith(".js")}
+    assert "sessionStorage" in scripts["api.js"]
+    assert "document.cookie" not in "".join(scripts.values())
+    # localStorage keeps the device tokens alone (no credential on their own), and only api.js touches it.
+    assert [n for n, source in scripts.items() if "localStorage" in source] == ["api.js"]
+    assert re.findall(r"localStorage\.(\w+)\(([A-Z_]+)", scripts["api.js"]) == [
+        ("getItem", "DEVICES_KEY"),
+        ("setItem", "DEVICES_KEY"),
+    ]
 
 
 @pytest.mark.parametrize("name", ["nope.js", "index.html", "..%2Fweb.py", "style.css.map", "APP.JS"])

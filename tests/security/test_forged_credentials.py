@@ -293,7 +293,8 @@ def test_control_a_real_credential_gets_past_authentication(world: World) -> Non
     """The same requests with the right credential are not refused as unauthenticated."""
     pending = world.services.sessions.issue(world.alice["user"]["id"], PENDING).token
     for route in ROUTES:
-        token = pending if route.takes == "pending" else world.alice["token"]
+        # A session of its own for each route: one of them (logout) ends the session it is called with.
+        token = pending if route.takes == "pending" else world.services.sessions.issue(world.alice["user"]["id"]).token
         reply = call(world.api, route, f"Bearer {token}")
         refused = reply.body is not None and reply.body.get("Code") == "UnauthorizedError"
         assert reply.status < 500 and not refused, (str(route), reply.body)
@@ -309,6 +310,8 @@ def bobs_resources(w: World) -> dict[str, dict[str, str]]:
         created = w.api.post("/v1/applications", {"name": "bobs-app"}, token=w.bob["token"])
         assert created.status == 201, created.body
         resources["/v1/applications/"] = {"id": created.body["id"], "username": "bob"}
+    bobs_session = w.api.get("/v1/user/sessions", token=w.bob["token"]).body["sessions"][0]["id"]
+    resources["/v1/user/sessions/"] = {"id": bobs_session}
     # Bob's collaborator is no one on alice's applications: offboarding them is, to her, a 404.
     resources["/v1/collaborators/"] = {"username": "bob"}
     return resources
