@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -29,30 +29,7 @@ from tests.clients.stub import stub  # noqa: F401 - a fixture
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import ROOT, ServerFactory, free_port, start_server  # noqa: F401 - start_server: a fixture
 
-# Parts of the contract that main's server does not have yet, built by others as this is written.
-# Their tests run as xfail(strict=False) here and as `todo` under node --test, so that they show
-# up in every run's summary; a feature leaves this table the moment it lands.
-PENDING: dict[str, str] = {
-    "sessions": "GET /v1/user/sessions, DELETE /v1/user/sessions/{id}, POST /v1/user/logout, revoke-others",
-    "passwords": "POST /v1/user/reauthenticate, POST /v1/user/password",
-    "devices": "device_token in the replies of signup and login",
-    "email": "email verification and change, password reset (and their mail in MAIL_DIR)",
-    "deletion": "POST /v1/user/delete",
-    "events": "the signup, login and login.failed events",
-}
-
-
-def pending(*features: str) -> Callable[[T], T]:
-    """Mark a test that needs parts of the server listed in PENDING as xfail(strict=False)."""
-    missing = [f for f in features if f in PENDING]
-    if not missing:
-        return lambda test: test
-    reason = "not on main yet: " + "; ".join(PENDING[f] for f in missing)
-    return pytest.mark.xfail(strict=False, reason=reason)
-
-
 ON_MOTO = [pytest.mark.e2e, pytest.mark.parametrize("dynamodb_endpoint", ["moto"], indirect=True)]
-T = TypeVar("T")
 SOURCE = ROOT / "clients" / "python" / "src" / "latchkey"
 LATCHKEY = Path(sys.executable).parent / "latchkey"
 

@@ -14,7 +14,7 @@ import pyotp
 import pytest
 from latchkey import Client
 
-from tests.clients.conftest import ON_MOTO, Cli, CliFactory, MailServer, free_port_url, pending, signed_up, unique_name
+from tests.clients.conftest import ON_MOTO, Cli, CliFactory, MailServer, free_port_url, signed_up, unique_name
 from tests.clients.terminal import run_in_terminal
 from tests.conftest import PASSWORD
 
@@ -308,7 +308,6 @@ def test_text_from_the_server_cannot_drive_the_terminal(cli: Cli, clients_server
 # ---- sessions, events, logout ----
 
 
-@pending("sessions")
 def test_sessions_and_logout(cli_for: CliFactory, clients_server: MailServer) -> None:
     laptop, desktop = cli_for(), cli_for()
     name, _ = signed_up(clients_server.url)
@@ -335,7 +334,6 @@ def test_sessions_and_logout(cli_for: CliFactory, clients_server: MailServer) ->
     assert laptop("logout").code == 0  # nothing to do: still fine
 
 
-@pending("sessions", "devices")
 def test_the_device_token_is_kept_across_logout_and_sent_at_login(cli: Cli, clients_server: MailServer) -> None:
     name, _ = signed_up(clients_server.url)
     log_in(cli, name)
@@ -350,7 +348,6 @@ def test_the_device_token_is_kept_across_logout_and_sent_at_login(cli: Cli, clie
     assert again["devices"][name.lower()] == device
 
 
-@pending("events")
 def test_events_show_what_happened_to_the_account(cli: Cli, clients_server: MailServer) -> None:
     name, _ = signed_up(clients_server.url)
     bad = cli("login", "--username", name, "--password-stdin", input="not the password\n")
@@ -454,7 +451,6 @@ def test_exit_statuses(cli: Cli, clients_server: MailServer) -> None:
     assert cli("whoami").code == 0
 
 
-@pending("sessions")
 def test_a_working_keyring_is_used_instead_of_the_file(cli: Cli, clients_server: MailServer, tmp_path: Path) -> None:
     keyring_file = tmp_path / "fake-keyring.json"
     env = {

@@ -13,7 +13,7 @@ import pyotp
 import pytest
 from latchkey import Client
 
-from tests.clients.conftest import ON_MOTO, MailServer, pending, unique_name
+from tests.clients.conftest import ON_MOTO, MailServer, unique_name
 from tests.clients.stub import Reply, Stub
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import ServerFactory
@@ -307,7 +307,6 @@ def test_a_real_lockout_429_is_raised_at_once_with_retry_after(clients_server: M
 # ---- the second stage of the contract ----
 
 
-@pending("sessions")
 def test_sessions_list_revoke_and_logout(account: tuple[Client, str], clients_server: MailServer) -> None:
     client, name = account
     with Client(clients_server.url, "") as laptop, Client(clients_server.url, "") as phone:
@@ -337,7 +336,6 @@ def test_sessions_list_revoke_and_logout(account: tuple[Client, str], clients_se
         assert client.get_user().username == name
 
 
-@pending("passwords", "devices")
 def test_reauthenticate_password_change_and_device_tokens(clients_server: MailServer) -> None:
     name = unique_name("pw")
     with Client(clients_server.url, "") as client, Client(clients_server.url, "") as other:
@@ -363,7 +361,6 @@ def test_reauthenticate_password_change_and_device_tokens(clients_server: MailSe
         assert relogin.device_token and relogin.device_token != signup.device_token  # the old one ended
 
 
-@pending("email")
 def test_email_verification_change_and_password_reset(clients_server: MailServer) -> None:
     name = unique_name("mail")
     address = f"{name}@example.com"
@@ -400,7 +397,6 @@ def test_email_verification_change_and_password_reset(clients_server: MailServer
         assert client.login(name, NEW_PASSWORD).two_factor_required is False
 
 
-@pending("deletion")
 def test_delete_the_account(account: tuple[Client, str], clients_server: MailServer) -> None:
     client, name = account
     app = client.create_application("fleet")
@@ -477,7 +473,6 @@ def test_transfer_organization_collaborators_and_offboarding(
             client.offboard_collaborator(helper)
 
 
-@pending("events")
 def test_events_of_the_account_and_of_an_application(account: tuple[Client, str], clients_server: MailServer) -> None:
     client, name = account
     with pytest.raises(latchkey.InvalidCredentialsError):
@@ -501,7 +496,6 @@ def test_events_of_the_account_and_of_an_application(account: tuple[Client, str]
     assert [e.type for e in client.list_application_events(app.id, limit=1)] == ["collaborator.role_changed"]
 
 
-@pending("passwords")
 def test_a_session_too_old_for_a_recent_route_needs_reauthentication(start_server: ServerFactory) -> None:
     server = start_server(REAUTH_MAX_AGE_SECONDS="2")
     name = unique_name("recent")

@@ -53,14 +53,3 @@ export function lastMailToken(address) {
   }
   throw new Error(`no message with a token was sent to ${address}`);
 }
-
-/**
- * Options for a test that needs a part of the server that may not be there yet: listed in
- * LATCHKEY_TEST_PENDING (comma-separated, set by tests/clients/test_node.py), it runs as a `todo`
- * (reported, not failing the run), as pytest's xfail(strict=False) does on the Python side.
- */
-export function pending(...features) {
-  const listed = (process.env.LATCHKEY_TEST_PENDING || "").split(",").map((s) => s.trim()).filter(Boolean);
-  const missing = features.filter((feature) => listed.includes(feature));
-  return missing.length ? { todo: `pending: the server has no ${missing.join(", ")} yet` } : {};
-}
