@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import latchkey
 import pyotp
 import pytest
 from latchkey import Client
@@ -346,6 +347,27 @@ def test_the_device_token_is_kept_across_logout_and_sent_at_login(cli: Cli, clie
     log_in(cli, name)  # sent the device token: the server answers with the same one
     again = next(iter(json.loads(cli.credentials_file.read_text())["servers"].values()))
     assert again["devices"][name.lower()] == device
+
+
+def test_the_cli_is_a_known_device_while_someone_hammers_the_account(
+    cli_for: CliFactory, clients_server: MailServer
+) -> None:
+    cli = cli_for()
+    name, _ = signed_up(clients_server.url)
+    log_in(cli, name)  # the CLI keeps the device token of this login
+    assert cli("logout").code == 0
+    with Client(clients_server.url, "", max_retry_wait=0) as attacker:
+        for _ in range(10):
+            with pytest.raises(latchkey.InvalidCredentialsError):
+                attacker.login(name, "a guess at the password")
+        with pytest.raises(latchkey.TooManyRequestsError):
+            attacker.login(name, PASSWORD)  # locked out: even the right password, without a device token
+    stranger = cli_for()  # another machine, no device token: locked out, told for how long
+    refused = stranger("login", "--username", name, "--password-stdin", input=PASSWORD + "\n")
+    assert refused.code == 1 and "TooManyRequestsError" in refused.stderr
+    assert "Hint: try again in 15 minutes" in refused.stderr
+    log_in(cli, name)  # the owner's CLI sends its device token: judged by its own failures alone
+    assert cli("whoami").code == 0
 
 
 def test_events_show_what_happened_to_the_account(cli: Cli, clients_server: MailServer) -> None:

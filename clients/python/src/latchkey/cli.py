@@ -9,6 +9,7 @@ and a mistyped command answer at once.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -102,8 +103,17 @@ def _hint(error: ApiError, state: State) -> str | None:
         if state.kind == "api_key":
             return "an API key may not do this: run `latchkey login` with your password for a session token"
     if isinstance(error, (TooManyRequestsError, ServiceUnavailableError)) and error.retry_after is not None:
-        return f"try again in {int(error.retry_after + 0.999)} seconds"
+        return f"try again in {_duration(error.retry_after)}"
     return None
+
+
+def _duration(seconds: float) -> str:
+    whole = max(1, math.ceil(seconds))
+    if whole < 120:
+        return f"{whole} second{'s' if whole != 1 else ''}"
+    if whole < 7200:
+        return f"{math.ceil(whole / 60)} minutes"
+    return f"{math.ceil(whole / 3600)} hours"
 
 
 class LatchkeyGroup(click.Group):
