@@ -99,8 +99,9 @@ class AccountService:
             password_hash=hash_password(password),
             created_at=self.clock(),
         )
+        signed_up = self.events.for_user(user.user_id, "signup", _as(user, actor or _from(origin)))
         try:
-            self.users.create(user)
+            self.users.create(user, with_entries=[self.events.entry(signed_up)])
         except UsernameTakenError:
             raise ConflictError("username: this username is taken") from None
         except EmailTakenError:
@@ -108,8 +109,7 @@ class AccountService:
         if self._email is not None:
             self._email().signed_up(user)  # the verification mail
         device_token, device_entry = self.throttle.devices.new(user.user_id)
-        event = self.events.entry(self.events.for_user(user.user_id, "signup", _as(user, actor or _from(origin))))
-        token = self.sessions.issue(user.user_id, origin=origin, also=[device_entry, event])
+        token = self.sessions.issue(user.user_id, origin=origin, also=[device_entry])
         return SignupResult(user, token, device_token)
 
     def login(

@@ -106,8 +106,9 @@ class UserStore:
         user_id: str | None = dynamo.get_many(dynamo.Ref(self.table, key, _parse_claim))[0]
         return user_id
 
-    def create(self, user: User) -> None:
-        """Store a new user and claim its username and email in one transaction.
+    def create(self, user: User, with_entries: Sequence[dict[str, Any]] = ()) -> None:
+        """Store a new user and claim its username and email in one transaction (with
+        ``with_entries``: the event that records it).
 
         Raises UsernameTakenError or EmailTakenError if another user holds either, also when two
         sign-ups race: the transaction lets exactly one of them in.
@@ -130,7 +131,7 @@ class UserStore:
         request = [
             {"Put": {"TableName": self.table, "Item": dynamo.to_item(i), "ConditionExpression": absent}} for i in items
         ]
-        dynamo.transact(request, on_condition_failure=self._taken(user))
+        dynamo.transact([*request, *with_entries], on_condition_failure=self._taken(user))
 
     @staticmethod
     def _taken(user: User) -> dynamo.ConditionFailureHandler:
