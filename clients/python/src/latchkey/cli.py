@@ -172,11 +172,11 @@ class At:
         if size >= 60 * 86400:
             return self.value.astimezone(UTC).strftime("%Y-%m-%d")
         if size < 3600:
-            amount = f"{int(size // 60)}m"
+            amount = f"{round(size / 60)}m"
         elif size < 86400:
-            amount = f"{int(size // 3600)}h"
-        else:
-            amount = f"{int(size // 86400)}d"
+            amount = f"{round(size / 3600)}h"
+        else:  # to the nearest: a token issued a moment ago expires "in 7d", not "in 6d"
+            amount = f"{round(size / 86400)}d"
         return f"in {amount}" if seconds > 0 else f"{amount} ago"
 
 
