@@ -237,3 +237,23 @@ def test_a_keyring_that_does_not_work_means_the_file(monkeypatch: pytest.MonkeyP
     assert isinstance(store, credentials.FileStore) and store.path == tmp_path / "latchkey" / "credentials.json"
     monkeypatch.setenv("LATCHKEY_KEYRING", "0")
     assert credentials.working_keyring() is None
+
+
+@pytest.mark.parametrize(
+    ("offset", "shown"),
+    [
+        (timedelta(seconds=-20), "just now"),
+        (timedelta(minutes=-5), "5m ago"),
+        (timedelta(hours=-3, minutes=-10), "3h ago"),
+        (timedelta(days=7, seconds=-5), "in 7d"),
+        (timedelta(days=-59), "59d ago"),
+        (timedelta(days=90), "2030-04-01"),
+    ],
+)
+def test_times_in_a_terminal_table_are_relative(offset: timedelta, shown: str) -> None:
+    from latchkey.cli import At
+
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    assert At(now + offset).show(terminal=True, now=now) == shown
+    assert At(now + offset).show(terminal=False, now=now) == (now + offset).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert At(None, "-").show(terminal=True, now=now) == "-"
