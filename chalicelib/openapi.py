@@ -266,7 +266,8 @@ def operation(declaration: Declaration) -> dict[str, Any]:
     if parameters:
         op["parameters"] = parameters
     if d.body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_schema(d.body)}}}
+        schema = body_schema(d.body)
+        op["requestBody"] = {"required": d.body.required, "content": {"application/json": {"schema": schema}}}
         errors |= {400, 415}
     if d.credential is not NONE or d.body is not None:
         errors.add(503)  # every route that reads or writes the database

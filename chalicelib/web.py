@@ -63,6 +63,11 @@ class Body:
         self.exactly_one_of = exactly_one_of
         self.at_most_one_of = at_most_one_of
 
+    @property
+    def required(self) -> bool:
+        """Whether a request must send this body (it has a required field or a one-of rule)."""
+        return bool(self.exactly_one_of) or any(f.required for f in self.fields)
+
 
 @dataclass(frozen=True)
 class Field:
@@ -198,13 +203,8 @@ def accept(declaration: Declaration, request: Request) -> Call:
     principal = authenticate(request, declaration.credential)
     if declaration.recent:
         get_services().auth.require_recent(principal)
-    if declaration.body is None:
-        if request.raw_body:  # a route without fields takes no body, or an empty object
-            parse_body(request, Body())
-        body: dict[str, Any] = {}
-    else:
-        body = parse_body(request, declaration.body)
-    call = Call(request, principal, body)
+    # A route without fields takes no body, or an empty object.
+    call = Call(request, principal, parse_body(request, declaration.body or Body()))
     if declaration.paged:
         call.limit, call.cursor = page_params(request)
     return call
@@ -231,6 +231,8 @@ def parse_body(request: Request, body: Body) -> dict[str, Any]:
     raw = request.raw_body or b""
     if isinstance(raw, str):
         raw = raw.encode()
+    if not raw and not body.required:
+        return {}  # a body whose every field is optional may be left out
     if len(raw) > MAX_BODY_BYTES:
         raise BadRequestError(f"body: at most {MAX_BODY_BYTES} bytes")
     try:

@@ -28,6 +28,8 @@ def test_the_bundle_holds_the_app_and_its_requirements_but_no_boto3_scripts_or_t
     tops = {name.split("/")[0] for name in dev.zip_names()}
     assert {"app.py", "chalicelib", "chalice", "jwt", "pyotp", "segno", "argon2", "_argon2_cffi_bindings"} <= tops
     assert not tops & {"boto3", "botocore", "scripts", "tests", "moto"}
+    # The clients (clients/python: the SDK, the CLI, their httpx, click, rich and keyring) are never deployed.
+    assert not tops & {"clients", "latchkey", "httpx", "click", "rich", "keyring"}
 
 
 def test_argon2s_compiled_bindings_are_manylinux_x86_64_wheels_for_python_311(dev: Package) -> None:

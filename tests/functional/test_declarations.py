@@ -149,3 +149,18 @@ def test_the_declared_credential_is_the_one_enforced_and_documented(
         assert str(status) in operation["responses"]
     reply = api.call(d.method.upper(), path, body, token=credentials[d.credential])
     assert reply.status < 500 and (reply.body is None or reply.body.get("Code") != "UnauthorizedError"), reply.body
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    [d for d in DECLARATIONS.values() if d.body is not None and not d.body.required],
+    ids=lambda d: d.operation_id,
+)
+def test_a_body_of_optional_fields_may_be_left_out(
+    api: Api, credentials: dict[Any, str], declaration: Declaration
+) -> None:
+    d = declaration
+    operation = document()["paths"][d.path][d.method]
+    assert operation["requestBody"]["required"] is False
+    reply = api.call(d.method.upper(), concrete(d.path), None, token=credentials.get(d.credential))
+    assert not (reply.status == 400 and reply.body["Message"].startswith("body:")), reply.body

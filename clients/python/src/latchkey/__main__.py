@@ -1,0 +1,5 @@
+"""``python -m latchkey``: the command line."""
+
+from latchkey.cli import main
+
+main()
