@@ -54,12 +54,14 @@ def start_server(dynamodb_endpoint: str) -> Iterator[ServerFactory]:
             }
             | env
         )
+        # Its output goes to a file beside its outbox: what to read when a test sees a 500.
+        log = open(Path(env["MAIL_DIR"]) / "server.log", "wb")  # noqa: SIM115 (the server writes until the end)
         process = subprocess.Popen(
             [sys.executable, str(ROOT / "scripts" / "dev_server.py")],
             env=environment,
             cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         processes.append(process)
         url = f"http://127.0.0.1:{port}"

@@ -136,9 +136,9 @@ def test_a_new_address_takes_effect_when_its_link_is_opened(api: Api, outbox: Ou
     taken = api.post("/v1/signup", {"username": "eve", "email": "ALICE@new.example", "password": PASSWORD})
     assert taken.status == 409
     assert api.post("/v1/email/verify", {"token": mail.token}).status == 400
-    types = [e["type"] for e in events_of(api, session)]
-    assert types[:2] == ["email.changed", "email.change_requested"]
-    changed = events_of(api, session)[0]
+    email_events = [e for e in events_of(api, session) if e["type"].startswith("email.")]
+    assert [e["type"] for e in email_events] == ["email.changed", "email.change_requested"]
+    changed = email_events[0]
     assert changed["via"] == "email" and changed["details"] == {"from": "alice@example.com", "to": "Alice@New.example"}
 
 
