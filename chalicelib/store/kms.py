@@ -77,9 +77,11 @@ def client() -> KMSClient:
             region_name=settings.aws_region,
             endpoint_url=settings.kms_endpoint or None,
             config=Config(
-                retries={"mode": "standard", "max_attempts": 3},
-                connect_timeout=2,
-                read_timeout=3,
+                # As DynamoDB's client: 3 attempts in all (total_max_attempts counts the first), so a
+                # KMS that does not answer costs a request about 10 s at most, then a 503.
+                retries={"mode": "standard", "total_max_attempts": 3},
+                connect_timeout=1,
+                read_timeout=2,
                 tcp_keepalive=True,
             ),
         )
