@@ -56,7 +56,8 @@ class EmailService:
         """Mail a new account's verification link. It counts as the first of the day's mails; a
         failure to send is logged, not raised (the account exists, and a new link can be asked for)."""
         self.limits.start_slots(_verify_key(user.user_id), self.clock(), DAY)
-        token = self.tokens.issue(user, EMAIL_VERIFICATION, VERIFICATION_TTL_SECONDS, {"email": user.email})
+        data = {"email": user.email}
+        token = self.tokens.issue(user, EMAIL_VERIFICATION, VERIFICATION_TTL_SECONDS, data, first=True)
         try:
             self._mailer().send(messages.verify_email(self.settings, user.username, user.email, token))
         except Exception:

@@ -44,10 +44,12 @@ class MailTokens:
         ttl: int,
         data: dict[str, Any] | None = None,
         with_entries: Sequence[dict[str, Any]] = (),
+        first: bool = False,
     ) -> str:
-        """A new token of ``kind`` for ``user``, which voids the earlier ones; returns the token."""
+        """A new token of ``kind`` for ``user``, which voids the earlier ones (``first``: a new
+        account has none to look for); returns the token."""
         token = new_opaque_token()
-        self.issue_hashed(user, kind, hash_opaque_token(token), ttl, data, with_entries)
+        self.issue_hashed(user, kind, hash_opaque_token(token), ttl, data, with_entries, first)
         return token
 
     def issue_hashed(
@@ -58,11 +60,12 @@ class MailTokens:
         ttl: int,
         data: dict[str, Any] | None = None,
         with_entries: Sequence[dict[str, Any]] = (),
+        first: bool = False,
     ) -> None:
         """Store a token by its hash, make it the user's live one of its kind, with ``with_entries``
         (its event), in one transaction; then delete the records of the tokens it voided."""
         now = self.clock()
-        earlier = self.store.hashes_of(user.user_id, [kind])
+        earlier = [] if first else self.store.hashes_of(user.user_id, [kind])
         record = StoredToken(token_hash, user.user_id, kind, now, now + ttl, data or {})
         entries = [self.store.put_entry(record), self.users.current_token_entry(user.user_id, kind, token_hash)]
 
