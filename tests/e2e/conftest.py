@@ -26,10 +26,19 @@ def free_port() -> int:
 
 
 class DevServer:
-    def __init__(self, url: str, table_prefix: str, mail_dir: Path) -> None:
+    def __init__(
+        self, url: str, table_prefix: str, mail_dir: Path, process: subprocess.Popen[bytes] | None = None
+    ) -> None:
         self.url = url
         self.table_prefix = table_prefix
         self.mail_dir = mail_dir  # the server's outbox (MAIL_DIR): a directory of its own
+        self.process = process
+
+    def stop(self) -> None:
+        """Stop it before the session ends (a server that purges every second costs the others' CPU)."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
 
 
 ServerFactory = Callable[..., DevServer]
@@ -71,7 +80,7 @@ def start_server(dynamodb_endpoint: str) -> Iterator[ServerFactory]:
                 raise RuntimeError(f"the dev server exited with {process.returncode}")
             try:
                 if requests.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                    return DevServer(url, prefix, Path(env["MAIL_DIR"]))
+                    return DevServer(url, prefix, Path(env["MAIL_DIR"]), process)
             except requests.ConnectionError:
                 time.sleep(0.1)
         raise RuntimeError("the dev server did not answer within 30 s")

@@ -85,5 +85,8 @@ def test_the_schedule_purges_expired_sessions(start_server: ServerFactory, dynam
     deadline = time.monotonic() + 15
     while dynamodb.scan(TableName=table)["Count"] and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert dynamodb.scan(TableName=table)["Count"] == 0
-    assert requests.get(f"{server.url}/v1/user", headers=auth, timeout=5).status_code == 401
+    try:
+        assert dynamodb.scan(TableName=table)["Count"] == 0
+        assert requests.get(f"{server.url}/v1/user", headers=auth, timeout=5).status_code == 401
+    finally:
+        server.stop()
