@@ -47,16 +47,25 @@ BACKENDS = ("moto", "dynamodb-local")
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--backend",
-        choices=(*BACKENDS, "all"),
-        default="all",
-        help="the DynamoDB the store, functional and e2e tests run against (default: all, each test once per backend)",
+        choices=(*BACKENDS, "once", "all"),
+        default="once",
+        help="the DynamoDB the store, functional and e2e tests run against: moto, dynamodb-local, all (each "
+        "test on both), or once (the default: each test on DynamoDB Local, the stricter, where it can run, "
+        "else on moto; tests pinned to one backend keep it)",
     )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Keep only the tests of the chosen backend; in CI a DynamoDB Local that cannot run is an error."""
     chosen = config.getoption("--backend")
-    if chosen != "all":
+    if chosen == "once":
+        chosen = "moto" if local_dynamodb.dynamodb_local_missing() else "dynamodb-local"
+        both = _on_both(items)
+        dropped = [item for item in items if _pairing(item) in both and _backend(item) != chosen]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [item for item in items if item not in set(dropped)]
+    elif chosen != "all":
         kept, dropped = [], []
         for item in items:
             backend = _backend(item)
@@ -68,6 +77,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         missing = local_dynamodb.dynamodb_local_missing()
         if missing:
             raise pytest.UsageError(f"CI=true and {missing}")
+
+
+def _pairing(item: pytest.Item) -> str:
+    """The item's id with its backend left out: the same test on the other backend has the same."""
+    base, bracket, params = item.nodeid.partition("[")
+    backend = _backend(item)
+    return base + bracket + (params.replace(backend, "*", 1) if backend else params)
+
+
+def _on_both(items: list[pytest.Item]) -> set[str]:
+    """The tests collected for both backends."""
+    seen: dict[str, set[str]] = {}
+    for item in items:
+        backend = _backend(item)
+        if backend:
+            seen.setdefault(_pairing(item), set()).add(backend)
+    return {key for key, backends in seen.items() if len(backends) == len(BACKENDS)}
 
 
 def _backend(item: pytest.Item) -> str | None:
