@@ -18,10 +18,13 @@ from tests.deploy.conftest import Package
 
 SMOKE = Path(__file__).with_name("bundle_smoke.py")
 MB = 1024 * 1024
+# The bundle ships its bytecode (compiling it at every cold start cost more than unzipping it), which
+# with the second stage's code took it past 1 MB; Lambda's own limit is 50 MB zipped.
+BUNDLE_LIMIT = 2 * MB
 
 
-def test_the_bundle_is_under_one_megabyte(dev: Package) -> None:
-    assert dev.zip_path.stat().st_size < MB
+def test_the_bundle_is_under_two_megabytes(dev: Package) -> None:
+    assert dev.zip_path.stat().st_size < BUNDLE_LIMIT
 
 
 def test_the_bundle_holds_the_app_and_its_requirements_but_no_boto3_scripts_or_tests(dev: Package) -> None:
