@@ -514,7 +514,7 @@ def package(stage: str, outdir: Path) -> Path:
 
 
 LAMBDA_PYTHON = (3, 11)  # the functions' runtime (python3.11)
-# No bytecode for these, which keeps the bundle under 1 MB: cffi and pycparser are argon2-cffi-
+# No bytecode for these, which keeps the bundle small: cffi and pycparser are argon2-cffi-
 # bindings' build requirements, never imported at run time (its compiled module needs only
 # _cffi_backend); segno draws the QR code, imported only by two-factor setup (its bytecode would be
 # an eighth of the bundle; that route compiles it once per container); and the modules of rare
