@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.routes.login import EMAIL
+from chalicelib.routes.two_factor import PASSWORD_AND_CODE
 from chalicelib.services import get_services
 from chalicelib.services.mail_tokens import TOKEN_MAX
 from chalicelib.services.passwords import PASSWORD_MAX, PASSWORD_MIN
@@ -17,6 +18,11 @@ TOKEN = Field("token", min_length=1, max_length=TOKEN_MAX)
 NEW_PASSWORD = Field(
     "new_password", min_length=PASSWORD_MIN, max_length=PASSWORD_MAX, rule=f"{PASSWORD_MIN}-{PASSWORD_MAX} characters"
 )
+
+
+NEW_EMAIL = Body(EMAIL)
+CHANGE_PASSWORD = Body(Field("current_password", min_length=1, max_length=PASSWORD_MAX), NEW_PASSWORD)
+RESET = Body(Field("email", min_length=1, max_length=254))
 
 
 @api.route("/v1/email/verify", methods=["POST"], auth=NONE, body=Body(TOKEN), errors=(409,))
@@ -33,22 +39,14 @@ def resend_verification(call: Call) -> dict[str, Any]:
     return {}
 
 
-@api.route(
-    "/v1/user/email", methods=["POST"], auth=SESSION, body=Body(EMAIL), recent=True, status=202, errors=(409, 429)
-)
+@api.route("/v1/user/email", methods=["POST"], auth=SESSION, body=NEW_EMAIL, recent=True, status=202, errors=(409, 429))
 def change_email(call: Call) -> dict[str, Any]:
     """Change the address: a link goes to the new one, which takes effect when it is opened."""
     pending = get_services().email.request_change(call.who.user, call.body["email"], call.actor)
     return {"pending_email": pending}
 
 
-@api.route(
-    "/v1/user/password",
-    methods=["POST"],
-    auth=SESSION,
-    body=Body(Field("current_password", min_length=1, max_length=PASSWORD_MAX), NEW_PASSWORD),
-    errors=(429,),
-)
+@api.route("/v1/user/password", methods=["POST"], auth=SESSION, body=CHANGE_PASSWORD, errors=(429,))
 def change_password(call: Call) -> dict[str, Any]:
     """Change the password; every other session and every device token ends."""
     who, body = call.who, call.body
@@ -58,13 +56,7 @@ def change_password(call: Call) -> dict[str, Any]:
     return {"other_sessions_ended": ended}
 
 
-@api.route(
-    "/v1/password-reset",
-    methods=["POST"],
-    auth=NONE,
-    body=Body(Field("email", min_length=1, max_length=254)),
-    status=202,
-)
+@api.route("/v1/password-reset", methods=["POST"], auth=NONE, body=RESET, status=202)
 def request_password_reset(call: Call) -> dict[str, Any]:
     """Mail a reset link if an account has this address; the reply is the same either way."""
     get_services().passwords.request_reset(call.body["email"], call.actor)
@@ -77,20 +69,7 @@ def confirm_password_reset(call: Call) -> None:
     get_services().passwords.confirm_reset(call.body["token"], call.body["new_password"], call.actor)
 
 
-@api.route(
-    "/v1/user/delete",
-    methods=["POST"],
-    auth=SESSION,
-    body=Body(
-        Field("password", min_length=1, max_length=PASSWORD_MAX),
-        Field("code", required=False, min_length=1, max_length=16),
-        Field("recovery_code", required=False, min_length=1, max_length=64),
-        at_most_one_of=("code", "recovery_code"),
-    ),
-    recent=True,
-    status=204,
-    errors=(409, 429),
-)
+@api.route("/v1/user/delete", methods=["POST"], auth=SESSION, body=PASSWORD_AND_CODE, recent=True, errors=(409, 429))
 def delete_account(call: Call) -> None:
     """Delete the account and everything of it; the username and email are free at once."""
     body = call.body

@@ -22,9 +22,13 @@ def _name(required: bool) -> Field:
     return Field("name", required=required, min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$", rule=NAME_RULE)
 
 
-@api.route(
-    "/v1/applications", methods=["POST"], auth=ANY, body=Body(_name(True), DESCRIPTION), status=201, errors=(403, 409)
-)
+CREATE = Body(_name(True), DESCRIPTION)
+UPDATE = Body(_name(False), DESCRIPTION)
+ROLE = Body(Field("role", enum=COLLABORATOR_ROLES))
+TRANSFER = Body(Field("username", min_length=1, max_length=254))
+
+
+@api.route("/v1/applications", methods=["POST"], auth=ANY, body=CREATE, status=201, errors=(403, 409))
 def create_application(call: Call) -> dict[str, Any]:
     """Create an application, owned by the caller."""
     access = get_services().applications.create(call.who, call.body["name"], call.body.get("description"), call.actor)
@@ -44,9 +48,7 @@ def get_application(call: Call, id: str) -> dict[str, Any]:
     return application_view(get_services().applications.get(call.who, id))
 
 
-@api.route(
-    "/v1/applications/{id}", methods=["PATCH"], auth=ANY, body=Body(_name(False), DESCRIPTION), errors=(403, 409)
-)
+@api.route("/v1/applications/{id}", methods=["PATCH"], auth=ANY, body=UPDATE, errors=(403, 409))
 def update_application(call: Call, id: str) -> dict[str, Any]:
     """Rename an application or change its description (write)."""
     body = call.body
@@ -69,36 +71,20 @@ def list_collaborators(call: Call, id: str) -> dict[str, Any]:
     return {"collaborators": [collaborator_view(g) for g in page], "next_cursor": next_cursor}
 
 
-@api.route(
-    "/v1/applications/{id}/collaborators/{username}",
-    methods=["PUT"],
-    auth=ANY,
-    body=Body(Field("role", enum=COLLABORATOR_ROLES)),
-    status=201,
-    errors=(403,),
-)
+@api.route("/v1/applications/{id}/collaborators/{username}", methods=["PUT"], auth=ANY, body=ROLE, errors=(403,))
 def put_collaborator(call: Call, id: str, username: str) -> Response:
     """Add a collaborator (201), or change their role (200) (manage_collaborators)."""
     grant, added = get_services().applications.put_collaborator(call.who, id, username, call.body["role"], call.actor)
     return reply(collaborator_view(grant), status=201 if added else 200)
 
 
-@api.route(
-    "/v1/applications/{id}/collaborators/{username}", methods=["DELETE"], auth=ANY, status=204, errors=(400, 403)
-)
+@api.route("/v1/applications/{id}/collaborators/{username}", methods=["DELETE"], auth=ANY, errors=(400, 403))
 def remove_collaborator(call: Call, id: str, username: str) -> None:
     """Remove a collaborator (manage_collaborators), or leave an application shared with you."""
     get_services().applications.remove_collaborator(call.who, id, username, call.actor)
 
 
-@api.route(
-    "/v1/applications/{id}/transfer",
-    methods=["POST"],
-    auth=SESSION,
-    body=Body(Field("username", min_length=1, max_length=254)),
-    recent=True,
-    errors=(409,),
-)
+@api.route("/v1/applications/{id}/transfer", methods=["POST"], auth=SESSION, body=TRANSFER, recent=True, errors=(409,))
 def transfer_application(call: Call, id: str) -> dict[str, Any]:
     """Make a collaborator the owner; you stay on as a developer (owner only)."""
     return application_view(get_services().applications.transfer(call.who, id, call.body["username"], call.actor))

@@ -28,9 +28,16 @@ NEW_PASSWORD = Field(
 )
 
 
-@api.route(
-    "/v1/signup", methods=["POST"], auth=NONE, body=Body(USERNAME, EMAIL, NEW_PASSWORD), status=201, errors=(409,)
+SIGNUP = Body(USERNAME, EMAIL, NEW_PASSWORD)
+LOGIN = Body(
+    Field("username", min_length=1, max_length=254),
+    Field("password", min_length=1, max_length=128),
+    # From an earlier completed login; an unknown, expired or other account's one is ignored.
+    Field("device_token", required=False, nullable=True, min_length=1, max_length=DEVICE_TOKEN_MAX),
 )
+
+
+@api.route("/v1/signup", methods=["POST"], auth=NONE, body=SIGNUP, status=201, errors=(409,))
 def signup(call: Call) -> dict[str, Any]:
     """Create an account, and its first session."""
     body = call.body
@@ -38,18 +45,7 @@ def signup(call: Call) -> dict[str, Any]:
     return {"user": user_view(done.user)} | token_view(done.token) | {"device_token": done.device_token}
 
 
-@api.route(
-    "/v1/login",
-    methods=["POST"],
-    auth=NONE,
-    body=Body(
-        Field("username", min_length=1, max_length=254),
-        Field("password", min_length=1, max_length=128),
-        # From an earlier completed login; an unknown, expired or other account's one is ignored.
-        Field("device_token", required=False, nullable=True, min_length=1, max_length=DEVICE_TOKEN_MAX),
-    ),
-    errors=(401, 429),
-)
+@api.route("/v1/login", methods=["POST"], auth=NONE, body=LOGIN, errors=(401, 429))
 def login(call: Call) -> dict[str, Any]:
     """Log in with a password: a session token and a device token, or a pending token when two-factor is on."""
     body = call.body

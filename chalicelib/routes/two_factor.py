@@ -18,6 +18,13 @@ EITHER_CODE = Body(
     Field("recovery_code", required=False, min_length=1, max_length=64),
     exactly_one_of=("code", "recovery_code"),
 )
+# A password and, when two-factor is on, a code or a recovery code (re-authentication, deletion).
+PASSWORD_AND_CODE = Body(
+    Field("password", min_length=1, max_length=128),
+    Field("code", required=False, min_length=1, max_length=16),
+    Field("recovery_code", required=False, min_length=1, max_length=64),
+    at_most_one_of=("code", "recovery_code"),
+)
 
 
 @api.route("/v1/user/2fa", methods=["GET"], auth=SESSION)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.routes.two_factor import PASSWORD_AND_CODE
 from chalicelib.services import get_services
 from chalicelib.services.views import timestamp, token_view, user_view
-from chalicelib.web import ANY, SESSION, Body, Call, Field, Routes
+from chalicelib.web import ANY, SESSION, Call, Routes
 
 api = Routes(__name__)
 bp = api.bp
@@ -24,18 +25,7 @@ def refresh_token(call: Call) -> dict[str, Any]:
     return token_view(get_services().sessions.refresh(call.who))
 
 
-@api.route(
-    "/v1/user/reauthenticate",
-    methods=["POST"],
-    auth=SESSION,
-    body=Body(
-        Field("password", min_length=1, max_length=128),
-        Field("code", required=False, min_length=1, max_length=16),
-        Field("recovery_code", required=False, min_length=1, max_length=64),
-        at_most_one_of=("code", "recovery_code"),
-    ),
-    errors=(429,),
-)
+@api.route("/v1/user/reauthenticate", methods=["POST"], auth=SESSION, body=PASSWORD_AND_CODE, errors=(429,))
 def reauthenticate(call: Call) -> dict[str, Any]:
     """Prove again who you are (password, and a code when two-factor is on), for the recent routes."""
     body = call.body
