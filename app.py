@@ -7,11 +7,14 @@ from typing import Any
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent
 
+import chalicelib.store.dynamo  # noqa: F401  (boto3: see below)
 from chalicelib.logs import log_event
 from chalicelib.routes import API_BLUEPRINTS, dashboard
 from chalicelib.services import get_services
 from chalicelib.web import error_middleware
 
+# Every route but the health check and the dashboard reads DynamoDB, so boto3 is imported here, in
+# Lambda's init phase; the services, the stores and the mail and KMS adapters load on first use.
 app = Chalice(app_name="latchkey")
 app.register_middleware(error_middleware, "http")
 for blueprint in API_BLUEPRINTS:

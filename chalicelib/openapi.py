@@ -396,9 +396,13 @@ LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
 
 
 def paths() -> dict[str, dict[str, Any]]:
-    """Every declared operation, and the dashboard's page, with their links."""
-    import chalicelib.routes  # noqa: F401  (declares every route)
+    """Every declared operation, and the dashboard's page, with their links.
 
+    It reads the declarations and imports no route: ``import chalicelib.routes`` (as app.py does)
+    declares them first, so the route that serves this document does not import its own reader.
+    """
+    if not DECLARATIONS:
+        raise RuntimeError("no route is declared yet: import chalicelib.routes (or app) first")
     items: dict[str, dict[str, Any]] = {
         "/": {
             "get": {

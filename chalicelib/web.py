@@ -22,9 +22,7 @@ from chalice.app import Request, Response
 from chalicelib.errors import ApiError, BadRequestError, UnauthorizedError, invalid_field
 from chalicelib.logs import log_event
 from chalicelib.services import get_services
-from chalicelib.services.auth import Principal
-from chalicelib.services.events import Actor
-from chalicelib.services.sessions import Origin
+from chalicelib.services.identity import Actor, Origin, Principal
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_LIMIT = 100

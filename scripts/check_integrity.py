@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from chalicelib.config import Settings, use_settings  # noqa: E402
+from chalicelib.rules import OWNER_ROLE  # noqa: E402
 from chalicelib.store import dynamo  # noqa: E402
-from chalicelib.store.grants import OWNER_ROLE  # noqa: E402
 from chalicelib.store.tables import TABLES, Table, expiry_attributes, expiry_key  # noqa: E402
 
 Item = dict[str, Any]

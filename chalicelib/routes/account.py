@@ -6,9 +6,8 @@ from typing import Any
 
 from chalicelib.routes.login import EMAIL
 from chalicelib.routes.two_factor import PASSWORD_AND_CODE
+from chalicelib.rules import PASSWORD_MAX, PASSWORD_MIN, TOKEN_MAX
 from chalicelib.services import get_services
-from chalicelib.services.mail_tokens import TOKEN_MAX
-from chalicelib.services.passwords import PASSWORD_MAX, PASSWORD_MIN
 from chalicelib.web import NONE, SESSION, Body, Call, Field, Routes
 
 api = Routes(__name__)

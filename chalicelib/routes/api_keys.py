@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.services import get_services
-from chalicelib.services.api_keys import (
+from chalicelib.rules import (
+    ALL_PERMISSIONS,
+    API_KEY_NAME_MAX,
     BATCH_DELETE_MAX,
     DESCRIPTION_MAX,
     GRACE_MAX,
-    NAME_MAX,
     SCOPE_APPLICATIONS_MAX,
 )
-from chalicelib.services.applications import ALL_PERMISSIONS
+from chalicelib.services import get_services
 from chalicelib.services.views import api_key_view
 from chalicelib.web import ANY, SESSION, Body, Call, Field, Routes
 
@@ -42,7 +42,7 @@ SCOPE = Body(
     ),
 )
 CREATE = Body(
-    Field("name", min_length=1, max_length=NAME_MAX),
+    Field("name", min_length=1, max_length=API_KEY_NAME_MAX),
     Field("description", required=False, nullable=True, max_length=DESCRIPTION_MAX),
     Field("expires_at", required=False, nullable=True, max_length=64, date_time=True),
     Field("scope", SCOPE, required=False, nullable=True),

@@ -6,8 +6,8 @@ from typing import Any
 
 from chalice.app import Response
 
+from chalicelib.rules import COLLABORATOR_ROLES, DESCRIPTION_MAX, KEEP
 from chalicelib.services import get_services
-from chalicelib.services.applications import COLLABORATOR_ROLES, DESCRIPTION_MAX, KEEP
 from chalicelib.services.views import application_view, collaborator_view
 from chalicelib.web import ANY, SESSION, Body, Call, Field, Routes, reply
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.rules import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_RULE
 from chalicelib.services import get_services
-from chalicelib.services.accounts import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_RULE
 from chalicelib.services.views import token_view, user_view
 from chalicelib.web import NONE, Body, Call, Field, Routes
 

@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings
-from chalicelib.errors import ConflictError, InvalidCredentialsError, invalid_field
+from chalicelib.errors import ConflictError, InvalidCredentialsError
+from chalicelib.rules import check_email, check_username
 from chalicelib.security.ids import new_id
 from chalicelib.security.passwords import hash_password, verify_password
 from chalicelib.security.tokens import PENDING
-from chalicelib.services.events import Actor, EventLog
-from chalicelib.services.passwords import PASSWORD_MAX, PASSWORD_MIN, check_password
-from chalicelib.services.sessions import IssuedToken, Origin, SessionService
+from chalicelib.services.events import EventLog
+from chalicelib.services.identity import Actor, Origin
+from chalicelib.services.passwords import check_password
+from chalicelib.services.sessions import IssuedToken, SessionService
 from chalicelib.services.throttle import LoginThrottle
 from chalicelib.store.users import EmailTakenError, User, UsernameTakenError, UserStore
 
 if TYPE_CHECKING:
     from chalicelib.services.email import EmailService
 
-__all__ = ["PASSWORD_MAX", "PASSWORD_MIN", "AccountService", "check_password"]
-
-USERNAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,31}")
-RESERVED_USERNAMES = frozenset({"root", "admin", "administrator", "system", "support", "me"})
-EMAIL_MAX = 254
 LOGIN_FAILED = "The username or password is incorrect."
-USERNAME_RULE = "3-32 characters of letters, digits and underscores, starting with a letter"
 
 
 @dataclass(frozen=True)
@@ -42,30 +37,6 @@ class SignupResult:
     user: User
     token: IssuedToken
     device_token: str
-
-
-def check_username(username: str) -> None:
-    """Raise a 400 naming ``username`` unless it follows the contract's rules."""
-    if not USERNAME_PATTERN.fullmatch(username):
-        raise invalid_field("username", USERNAME_RULE)
-    if username.lower() in RESERVED_USERNAMES:
-        raise invalid_field("username", "this name is reserved")
-
-
-def check_email(email: str) -> None:
-    """Raise a 400 naming ``email`` unless it has one @, a local part, and a domain with a dot."""
-    local, at, domain = email.partition("@")
-    valid = bool(
-        len(email) <= EMAIL_MAX
-        and at
-        and local
-        and "@" not in domain
-        and "." in domain
-        and all(domain.split("."))
-        and not any(c.isspace() or ord(c) < 32 for c in email)
-    )
-    if not valid:
-        raise invalid_field("email", "not a valid email address")
 
 
 class AccountService:

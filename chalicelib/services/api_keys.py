@@ -13,21 +13,25 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings
 from chalicelib.errors import NotFoundError, UnauthorizedError, invalid_field
+from chalicelib.rules import (
+    ALL_PERMISSIONS,
+    API_KEY_NAME_MAX,
+    BATCH_DELETE_MAX,
+    DESCRIPTION_MAX,
+    GRACE_MAX,
+    SCOPE_APPLICATIONS_MAX,
+)
 from chalicelib.security.api_keys import display_prefix, generate_api_key, has_valid_checksum, hash_api_key
 from chalicelib.security.ids import new_id
+from chalicelib.services.identity import Actor
 from chalicelib.store import dynamo
 from chalicelib.store.api_keys import ApiKey, ApiKeyStore, KeyChangedError, Scope
 from chalicelib.store.users import User, UserStore
 
 if TYPE_CHECKING:
     from chalicelib.services.applications import ApplicationService
-    from chalicelib.services.events import Actor, EventLog
+    from chalicelib.services.events import EventLog
 
-NAME_MAX = 64
-DESCRIPTION_MAX = 256
-BATCH_DELETE_MAX = 100
-SCOPE_APPLICATIONS_MAX = 100
-GRACE_MAX = 7 * 86400  # a rotated key's old key lives on for at most a week
 # last_used_at is written at most this often per key, so a busy key costs no write per request.
 LAST_USED_PRECISION = 300
 KEY_REFUSED = "The API key is invalid, expired or revoked."
@@ -48,8 +52,8 @@ class BatchDeleteResult:
 
 
 def check_name(name: str) -> None:
-    if not 1 <= len(name) <= NAME_MAX or not name.strip():
-        raise invalid_field("name", f"1-{NAME_MAX} characters, not blank")
+    if not 1 <= len(name) <= API_KEY_NAME_MAX or not name.strip():
+        raise invalid_field("name", f"1-{API_KEY_NAME_MAX} characters, not blank")
 
 
 def check_description(description: str | None) -> None:
@@ -108,8 +112,6 @@ class ApiKeyService:
         Raises 400 naming ``scope.applications`` for ids the user cannot access now (unknown, deleted,
         another's), and ``scope.permissions`` for names that are no permission.
         """
-        from chalicelib.services.applications import ALL_PERMISSIONS
-
         if not scope:
             return None
         applications, permissions = scope.get("applications"), scope.get("permissions")
@@ -261,6 +263,4 @@ def _actor(user: User, actor: Actor | None) -> Actor:
     """The actor of an event: as the route saw the caller, else the user by a session."""
     if actor is not None:
         return actor
-    from chalicelib.services.events import Actor
-
     return Actor(username=user.username, via="session")

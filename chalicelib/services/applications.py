@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from chalicelib.config import Settings
@@ -30,8 +29,21 @@ from chalicelib.errors import (
     UnauthorizedError,
     invalid_field,
 )
+from chalicelib.rules import (
+    COLLABORATOR_ROLES,
+    DELETE,
+    DESCRIPTION_MAX,
+    KEEP,
+    MANAGE_COLLABORATORS,
+    OWNER_ROLE,
+    PERMISSIONS,
+    READ,
+    USERNAME_PATTERN,
+    WRITE,
+    Keep,
+)
 from chalicelib.security.ids import new_id
-from chalicelib.services.accounts import USERNAME_PATTERN
+from chalicelib.services.identity import Actor
 from chalicelib.store import dynamo
 from chalicelib.store.api_keys import Scope
 from chalicelib.store.applications import (
@@ -41,7 +53,6 @@ from chalicelib.store.applications import (
     ApplicationStore,
 )
 from chalicelib.store.grants import (
-    OWNER_ROLE,
     ApplicationGoneError,
     Grant,
     GrantExistsError,
@@ -51,26 +62,14 @@ from chalicelib.store.grants import (
 from chalicelib.store.users import User, UserStore
 
 if TYPE_CHECKING:
-    from chalicelib.services.auth import Principal
-    from chalicelib.services.events import Actor, EventLog
+    from chalicelib.services.events import EventLog
+    from chalicelib.services.identity import Principal
 
     Caller: TypeAlias = "User | Principal"
 
-READ, WRITE, OPERATE, MANAGE_COLLABORATORS, DELETE = "read", "write", "operate", "manage_collaborators", "delete"
-ALL_PERMISSIONS = (READ, WRITE, OPERATE, MANAGE_COLLABORATORS, DELETE)
-
-# The contract's table of roles: the only place that says what a role may do.
-PERMISSIONS: dict[str, tuple[str, ...]] = {
-    OWNER_ROLE: ALL_PERMISSIONS,
-    "developer": (READ, WRITE, OPERATE),
-    "operator": (READ, OPERATE),
-    "observer": (READ,),
-}
-COLLABORATOR_ROLES = tuple(role for role in PERMISSIONS if role != OWNER_ROLE)
 TRANSFER_ROLE = "developer"  # what the old owner becomes
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-DESCRIPTION_MAX = 256
 _APP_ID = re.compile(r"[0-9A-Z]{26}")  # the shape of security.ids.new_id()
 _ATTEMPTS = 5  # reads-and-writes retried when another request changed the application meanwhile
 # A transfer is one transaction (at most 100 entries): the application, two name claims, the event,
@@ -78,15 +77,6 @@ _ATTEMPTS = 5  # reads-and-writes retried when another request changed the appli
 TRANSFER_COLLABORATORS_MAX = 100 - 6 + 1
 OFFBOARD_PER_TRANSACTION = 25  # grant removals (each with its event) per transaction
 NOT_FOUND = "No such application."
-
-
-class Keep(Enum):
-    """A field that an update leaves as it is."""
-
-    KEEP = "keep"
-
-
-KEEP = Keep.KEEP
 
 
 def effective_permissions(role: str, scope: Scope | None) -> tuple[str, ...]:
@@ -583,8 +573,6 @@ class ApplicationService:
         """The transaction entry of an event of the application's audit log."""
         events = self._events()
         if actor is None:
-            from chalicelib.services.events import Actor
-
             actor = Actor(username=_user(caller).username, via=getattr(caller, "via", None))
         return events.entry(events.for_app(app_id, type, actor, **details))
 

@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.errors import ForbiddenError, ReauthenticationRequiredError, UnauthorizedError
 from chalicelib.security.api_keys import PREFIX as API_KEY_PREFIX
 from chalicelib.security.tokens import PENDING, SESSION
+from chalicelib.services.identity import API_KEY, Principal
 from chalicelib.services.sessions import SessionService
-from chalicelib.store.api_keys import Scope
-from chalicelib.store.sessions import Session
-from chalicelib.store.users import User
 
 if TYPE_CHECKING:
     from chalicelib.services.api_keys import ApiKeyService
-
-API_KEY = "api_key"
-
-
-@dataclass(frozen=True)
-class Principal:
-    user: User
-    via: str  # "session", "api_key" or "pending"
-    credential_id: str  # the session id or the API key id
-    session: Session | None = None  # the stored session, when a session or pending token authenticated the call
-    api_key_prefix: str | None = None  # the key's prefix, when an API key authenticated the call
-    device_token: str | None = None  # what a pending token carries from its login (see security.tokens)
-    scope: Scope | None = None  # the key's scope: what of the user's access the call may use (None: all)
-
-    @property
-    def user_id(self) -> str:
-        return self.user.user_id
 
 
 class AuthService:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings
 from chalicelib.errors import ConflictError, InvalidPasswordError, InvalidTotpCodeError, invalid_field
+from chalicelib.rules import OWNER_ROLE
 from chalicelib.security.passwords import verify_password
 from chalicelib.services.events import EventLog
 from chalicelib.services.mail_tokens import DEVICE, MAIL_KINDS
@@ -33,7 +34,7 @@ from chalicelib.services.throttle import HeldSessionLimit
 from chalicelib.store import dynamo
 from chalicelib.store.api_keys import ApiKeyStore
 from chalicelib.store.applications import Application, ApplicationChangedError, ApplicationStore
-from chalicelib.store.grants import OWNER_ROLE, Grant, GrantMissingError, GrantStore
+from chalicelib.store.grants import Grant, GrantMissingError, GrantStore
 from chalicelib.store.throttles import ThrottleStore
 from chalicelib.store.tokens import TokenStore
 from chalicelib.store.users import User, UserStore

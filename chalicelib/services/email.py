@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings
 from chalicelib.errors import ConflictError, ServiceUnavailableError, TooManyRequestsError, invalid_field
+from chalicelib.rules import check_email
 from chalicelib.services import messages
-from chalicelib.services.events import Actor, EventLog
+from chalicelib.services.events import EventLog
+from chalicelib.services.identity import Actor
 from chalicelib.services.mail_tokens import EMAIL_CHANGE, EMAIL_VERIFICATION, MailTokens, TokenSpentError
 from chalicelib.store import dynamo
 from chalicelib.store.throttles import ThrottleStore
@@ -79,8 +81,6 @@ class EmailService:
         Raises 400 naming ``email`` for the current address, 409 if an account has it, 429 beyond one
         request a minute or 10 a day, 503 if the mail could not be sent.
         """
-        from chalicelib.services.accounts import check_email
-
         check_email(new_email)
         if new_email.lower() == user.email.lower():
             raise invalid_field("email", "this is already your address")

@@ -9,29 +9,18 @@ event never holds a password, token, key, secret or code: ``details`` carry ids,
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.errors import invalid_field
 from chalicelib.security.ids import new_id
+from chalicelib.services.identity import Actor
 from chalicelib.store import dynamo
 from chalicelib.store.events import Event, EventStore, app_stream, user_stream
 
 __all__ = ["Actor", "Event", "EventLog"]
 
 DAY = 86400
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acted and from where, as events record it."""
-
-    username: str | None = None
-    via: str | None = None  # "session", "api_key", "email" (a link from a mail) or None
-    api_key_prefix: str | None = None
-    address: str | None = None
-    user_agent: str | None = None
 
 
 class EventLog:

@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.errors import BadRequestError, invalid_field
+from chalicelib.rules import TOKEN_MAX
 from chalicelib.security.opaque import hash_opaque_token, new_opaque_token
 from chalicelib.store import dynamo
 from chalicelib.store.tokens import StoredToken, TokenStore
@@ -24,7 +25,6 @@ EMAIL_VERIFICATION, EMAIL_CHANGE, PASSWORD_RESET = "email_verification", "email_
 DEVICE = "device"
 MAIL_KINDS = (EMAIL_VERIFICATION, EMAIL_CHANGE, PASSWORD_RESET)
 TOKEN_REFUSED = "this link's token is invalid, used or has expired: ask for a new one"  # noqa: S105
-TOKEN_MAX = 256
 
 
 class TokenSpentError(Exception):

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings
 from chalicelib.errors import InvalidPasswordError, invalid_field
+from chalicelib.rules import PASSWORD_MAX, PASSWORD_MIN
 from chalicelib.security.common_passwords import is_common
 from chalicelib.security.opaque import hash_opaque_token, new_opaque_token
 from chalicelib.security.passwords import hash_password, verify_password
 from chalicelib.services import messages
-from chalicelib.services.events import Actor, EventLog
+from chalicelib.services.events import EventLog
+from chalicelib.services.identity import Actor
 from chalicelib.services.mail_tokens import PASSWORD_RESET, MailTokens, TokenSpentError
 from chalicelib.services.sessions import SessionService
 from chalicelib.services.throttle import HeldSessionLimit, LoginThrottle
@@ -31,7 +33,6 @@ from chalicelib.store.users import User, UserStore
 if TYPE_CHECKING:
     from chalicelib.mail import Mailer
 
-PASSWORD_MIN, PASSWORD_MAX = 10, 128
 RESET_TTL_SECONDS = 3600
 RESETS_PER_ACCOUNT_PER_HOUR = 5
 HOUR = 3600

@@ -11,24 +11,17 @@ from chalicelib.config import Settings
 from chalicelib.errors import UnauthorizedError
 from chalicelib.security.ids import new_id
 from chalicelib.security.tokens import PENDING, SESSION, InvalidTokenError, TokenClaims, issue_token, verify_token
+from chalicelib.services.identity import Origin
 from chalicelib.store import dynamo
 from chalicelib.store.secrets import load_signing_key
 from chalicelib.store.sessions import Session, SessionStore
 from chalicelib.store.users import User, UserStore
 
 if TYPE_CHECKING:
-    from chalicelib.services.auth import Principal
+    from chalicelib.services.identity import Principal
 
 # last_used_at is written at most this often per session (as for API keys).
 LAST_USED_PRECISION = 300
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a request came from: the client's address and user agent, as the edge saw them."""
-
-    address: str | None = None
-    user_agent: str | None = None
 
 
 @dataclass(frozen=True)

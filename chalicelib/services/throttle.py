@@ -35,7 +35,8 @@ from chalicelib.store.throttles import Counter, ThrottleStore
 
 if TYPE_CHECKING:
     from chalicelib.services.devices import DeviceTokens
-    from chalicelib.services.events import Actor, EventLog
+    from chalicelib.services.events import EventLog
+from chalicelib.services.identity import Actor
 
 HOUR = 3600
 ACCOUNT_COUNT_LIFETIME = 86400

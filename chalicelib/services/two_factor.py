@@ -28,8 +28,8 @@ from chalicelib.errors import (
     invalid_field,
 )
 from chalicelib.security import totp
-from chalicelib.services.auth import Principal
-from chalicelib.services.events import Actor, EventLog
+from chalicelib.services.events import EventLog
+from chalicelib.services.identity import Actor, Principal
 from chalicelib.services.sessions import IssuedToken, SessionService
 from chalicelib.services.throttle import HeldSessionLimit, LoginThrottle
 from chalicelib.store import kms

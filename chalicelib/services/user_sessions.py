@@ -14,13 +14,14 @@ from chalicelib.errors import (
     UnauthorizedError,
     invalid_field,
 )
-from chalicelib.services.events import Actor, EventLog
+from chalicelib.services.events import EventLog
+from chalicelib.services.identity import Actor
 from chalicelib.services.sessions import SessionService
 from chalicelib.store import dynamo
 from chalicelib.store.sessions import Session, SessionEndedError
 
 if TYPE_CHECKING:
-    from chalicelib.services.auth import Principal
+    from chalicelib.services.identity import Principal
     from chalicelib.services.throttle import HeldSessionLimit
     from chalicelib.services.two_factor import TwoFactorService
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.config import Settings
+from chalicelib.rules import OWNER_ROLE
 from chalicelib.store import dynamo
 from chalicelib.store.tables import GRANTS
 
-OWNER_ROLE = "owner"
 BY_USER = "by_user"
 BY_OWNER = "by_owner"
 # Sorts after every ``<name>#<app id>`` of one person (app ids are [0-9A-Z]) and before the next

@@ -37,7 +37,8 @@ from chalicelib.security.api_keys import hash_api_key  # noqa: E402
 from chalicelib.security.ids import new_id  # noqa: E402
 from chalicelib.security.tokens import SESSION  # noqa: E402
 from chalicelib.services.api_keys import LAST_USED_PRECISION  # noqa: E402
-from chalicelib.services.sessions import Origin, SessionService  # noqa: E402
+from chalicelib.services.identity import Origin  # noqa: E402
+from chalicelib.services.sessions import SessionService  # noqa: E402
 from chalicelib.services.throttle import ACCOUNT_COUNT_LIFETIME, HOUR, LoginThrottle  # noqa: E402
 from chalicelib.store.expiry import _in_turn  # noqa: E402
 from chalicelib.store.tables import (  # noqa: E402

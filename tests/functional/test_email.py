@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from chalicelib.errors import ApiError
 from chalicelib.services import Services
-from chalicelib.services.events import Actor
+from chalicelib.services.identity import Actor
 from tests.conftest import PASSWORD, Api, FakeClock, Outbox
 from tests.functional.test_two_factor import race
 

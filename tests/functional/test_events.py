@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.services import Services
-from chalicelib.services.events import Actor
+from chalicelib.services.identity import Actor
 from tests.conftest import Api, FakeClock
 
 DAY = 86400

@@ -11,8 +11,7 @@ import pytest
 
 from chalicelib.errors import InvalidCredentialsError, TooManyRequestsError
 from chalicelib.services import Services, use_services
-from chalicelib.services.events import Actor
-from chalicelib.services.sessions import Origin
+from chalicelib.services.identity import Actor, Origin
 from chalicelib.store import dynamo
 from tests.conftest import PASSWORD, Api, FakeClock
 

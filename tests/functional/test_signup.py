@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.errors import ConflictError
 from chalicelib.services import Services
-from chalicelib.services.sessions import Origin
+from chalicelib.services.identity import Origin
 from chalicelib.store import dynamo
 from tests.conftest import PASSWORD, Api, FakeClock
 

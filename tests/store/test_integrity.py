@@ -8,10 +8,11 @@ import check_integrity
 import pytest
 
 from chalicelib.config import Settings
+from chalicelib.rules import OWNER_ROLE
 from chalicelib.store import dynamo
 from chalicelib.store.applications import Application, ApplicationStore
 from chalicelib.store.expiry import purge_expired
-from chalicelib.store.grants import OWNER_ROLE, Grant, GrantStore
+from chalicelib.store.grants import Grant, GrantStore
 from chalicelib.store.sessions import Session, SessionStore
 from chalicelib.store.users import User, UserStore
 from tests.conftest import START

@@ -16,10 +16,11 @@ from jsonschema import FormatChecker
 
 from chalicelib.errors import ApiError, BadRequestError, UnauthorizedError
 from chalicelib.openapi import document
+from chalicelib.rules import check_email, check_username
 from chalicelib.security.api_keys import BASE62, PREFIX, RANDOM_LENGTH, generate_api_key, has_valid_checksum
 from chalicelib.security.api_keys import _checksum as checksum
 from chalicelib.security.tokens import InvalidTokenError, verify_token
-from chalicelib.services.accounts import check_email, check_password, check_username
+from chalicelib.services.passwords import check_password
 from chalicelib.services.views import timestamp
 from chalicelib.store.dynamo import InvalidCursorError, decode_cursor, encode_cursor
 from chalicelib.web import MAX_BODY_BYTES, Body, Field, bearer, page_params, parse_body, parse_timestamp
@@ -277,7 +278,8 @@ _PERMISSION_SETS = st.none() | st.lists(
 @settings(max_examples=EXAMPLES)
 @given(_ROLES, _PERMISSION_SETS, st.none() | st.lists(st.sampled_from(["A" * 26, "B" * 26]), min_size=1))
 def test_a_scope_never_grants_what_the_role_lacks(role: str, permissions: list[str] | None, apps: Any) -> None:
-    from chalicelib.services.applications import PERMISSIONS, Access, effective_permissions
+    from chalicelib.rules import PERMISSIONS
+    from chalicelib.services.applications import Access, effective_permissions
     from chalicelib.store.api_keys import Scope
     from chalicelib.store.applications import Application
     from chalicelib.store.grants import Grant
