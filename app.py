@@ -8,6 +8,7 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent
 
 import chalicelib.store.dynamo  # noqa: F401  (boto3: see below)
+from chalicelib import metrics
 from chalicelib.logs import log_event
 from chalicelib.routes import API_BLUEPRINTS, dashboard
 from chalicelib.services import get_services
@@ -24,8 +25,10 @@ app.register_blueprint(dashboard.bp)
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def purge_expired_sessions(event: CloudWatchEvent) -> dict[str, Any]:
-    """Delete expired sessions and every other expired record (hourly, by EventBridge)."""
+    """Delete expired sessions and every other expired record (hourly, by EventBridge). A purge that
+    raises writes no success metric: the template's alarm notices the missing runs."""
     reports = get_services().purge.run()
     summary = {table: vars(report) for table, report in reports.items()}
     log_event("purge", tables=summary)
+    metrics.purge_finished({table: report.deleted + report.cascaded for table, report in reports.items()})
     return summary

@@ -76,13 +76,16 @@ class TooManyRequestsError(ApiError):
 
 
 class ServiceUnavailableError(ApiError):
-    """The database throttled or did not answer, and retries ran out; nothing was half-done."""
+    """The database throttled or did not answer, and retries ran out; nothing was half-done.
+
+    ``cause`` is what the metrics count it under: "throttled", "unavailable" or "timeout"."""
 
     status = 503
 
-    def __init__(self, message: str, retry_after: int = 5) -> None:
+    def __init__(self, message: str, retry_after: int = 5, cause: str = "unavailable") -> None:
         super().__init__(message)
         self.retry_after = max(1, int(retry_after))
+        self.cause = cause
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}

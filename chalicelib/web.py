@@ -19,7 +19,8 @@ from typing import Any
 from chalice import Blueprint
 from chalice.app import Request, Response
 
-from chalicelib.errors import ApiError, BadRequestError, UnauthorizedError, invalid_field
+from chalicelib import metrics
+from chalicelib.errors import ApiError, BadRequestError, ServiceUnavailableError, UnauthorizedError, invalid_field
 from chalicelib.logs import log_event
 from chalicelib.services import get_services
 from chalicelib.services.identity import Actor, Origin, Principal
@@ -365,18 +366,24 @@ _CACHEABLE = ("/v1/health", "/v1/openapi.json")
 
 def error_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Turn the API's errors into ``{"Code", "Message"}`` responses with their headers, and log one
-    line per request (ids, route, status, latency; never a credential or a body)."""
+    line per request (ids, route, status, latency; never a credential or a body) and its metrics
+    (chalicelib/metrics.py: one EMF line)."""
     started = time.perf_counter()
     _caller.set(None)
+    metrics.begin_request()
+    cause = None
     try:
         response = get_response(event)
     except ApiError as exc:
         response = Response(
             body={"Code": exc.code, "Message": exc.message}, status_code=exc.status, headers=dict(exc.headers())
         )
+        if isinstance(exc, ServiceUnavailableError):
+            cause = exc.cause
     if event.path.startswith("/v1/") and event.path not in _CACHEABLE:
         response.headers.setdefault("Cache-Control", "no-store")
     context = event.context or {}
+    latency_ms = round((time.perf_counter() - started) * 1000, 2)
     log_event(
         "request",
         request_id=context.get("requestId") or uuid.uuid4().hex,
@@ -384,6 +391,7 @@ def error_middleware(event: Request, get_response: Callable[[Request], Response]
         route=event.path,
         status=response.status_code,
         user_id=_caller.get(),
-        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        latency_ms=latency_ms,
     )
+    metrics.end_request(event.method, event.path, response.status_code, latency_ms, cause)
     return response

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from chalicelib import metrics  # noqa: E402
 from chalicelib.config import Settings  # noqa: E402
 from chalicelib.store.tables import TABLES, Table, create_table_params  # noqa: E402
 
@@ -427,6 +428,169 @@ OUTPUTS = {
 }
 
 
+# --- the alarms ------------------------------------------------------------------------------------
+
+# The thresholds (docs/operations.md says what to do when each alarm fires).
+RATE_PERIOD_SECONDS = 300  # the 5xx and 503 rates are judged over 5-minute periods...
+RATE_MIN_REQUESTS = 20  # ... with at least this many requests in one (fewer: no rate is judged)
+SERVER_ERROR_PERCENT = 1  # 5xx other than 503 (a bug, or a failure nothing maps to a 503)
+UNAVAILABLE_PERCENT = 5  # 503 (the database throttled, failed or did not answer)
+THROTTLE_EVENTS = 10  # a table's (and its indexes') throttled reads and writes in 5 minutes
+DEFAULT_LOCKOUTS_PER_MINUTE = 20  # lockouts started, each minute for 3 of 5 minutes
+PURGE_PERIOD_SECONDS = 3600  # the purge runs hourly: two hours without a success alarm
+
+
+def _metric(metric: str, dimensions: dict[str, Any], namespace: str = metrics.NAMESPACE) -> dict[str, Any]:
+    return {
+        "Namespace": namespace,
+        "MetricName": metric,
+        "Dimensions": [{"Name": name, "Value": value} for name, value in dimensions.items()],
+    }
+
+
+def _query(query_id: str, metric: dict[str, Any], period: int, stat: str = "Sum") -> dict[str, Any]:
+    return {"Id": query_id, "ReturnData": False, "MetricStat": {"Metric": metric, "Period": period, "Stat": stat}}
+
+
+def _alarm(stage: str, name: str, description: str, **properties: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": f"latchkey-{stage}-{name}",
+            "AlarmDescription": f"Latchkey {stage}: {description} (docs/operations.md)",
+            "AlarmActions": [{"Ref": "AlarmTopic"}],
+            "OKActions": [{"Ref": "AlarmTopic"}],
+        }
+        | properties,
+    }
+
+
+def _rate_alarm(stage: str, name: str, description: str, percent: int, part: str) -> dict[str, Any]:
+    """An alarm on the percentage ``part`` (a metric math expression of ``errors`` and ``unavailable``)
+    of the stage's requests, in 2 of 3 periods that each saw at least RATE_MIN_REQUESTS requests."""
+    here = {metrics.STAGE: stage}
+    queries = [
+        _query("total", _metric(metrics.REQUESTS, here), RATE_PERIOD_SECONDS),
+        _query("errors", _metric(metrics.REQUESTS, here | {metrics.STATUS_CLASS: "5xx"}), RATE_PERIOD_SECONDS),
+        _query("unavailable", _metric(metrics.SERVICE_UNAVAILABLE, here), RATE_PERIOD_SECONDS),
+        {
+            "Id": "rate",
+            "Label": f"{description} (% of requests)",
+            "Expression": f"IF(total >= {RATE_MIN_REQUESTS}, 100 * ({part}) / total, 0)",
+            "ReturnData": True,
+        },
+    ]
+    return _alarm(
+        stage,
+        name,
+        f"{description} above {percent}% of requests",
+        Metrics=queries,
+        ComparisonOperator="GreaterThanThreshold",
+        Threshold=percent,
+        EvaluationPeriods=3,
+        DatapointsToAlarm=2,
+        TreatMissingData="notBreaching",
+    )
+
+
+def _throttle_alarm(stage: str, table: Table) -> dict[str, Any]:
+    """DynamoDB's throttled reads and writes of ``table`` and of its indexes, summed."""
+    queries = []
+    for n, index in enumerate([None, *table.indexes]):
+        dimensions: dict[str, Any] = {"TableName": {"Ref": logical_id(table)}}
+        if index is not None:
+            dimensions["GlobalSecondaryIndexName"] = index.name
+        for kind in ("Read", "Write"):
+            metric = _metric(f"{kind}ThrottleEvents", dimensions, namespace="AWS/DynamoDB")
+            queries.append(_query(f"{kind.lower()}{n}", metric, RATE_PERIOD_SECONDS))
+    total = " + ".join(f"FILL({q['Id']}, 0)" for q in queries)
+    queries.append({"Id": "throttles", "Label": "throttle events", "Expression": total, "ReturnData": True})
+    return _alarm(
+        stage,
+        f"{table.name.replace('_', '-')}-throttled",
+        f"DynamoDB throttled the {table.name} table or its indexes {THROTTLE_EVENTS} times or more in 5 minutes",
+        Metrics=queries,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        Threshold=THROTTLE_EVENTS,
+        EvaluationPeriods=2,
+        DatapointsToAlarm=2,
+        TreatMissingData="notBreaching",
+    )
+
+
+def alarm_resources(stage: str) -> dict[str, Any]:
+    """The alarms of ``stage`` and the SNS topic they notify (with an email subscription when the
+    AlarmEmail parameter is given)."""
+    here = {metrics.STAGE: stage}
+    resources: dict[str, Any] = {
+        "AlarmTopic": {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"TopicName": f"latchkey-{stage}-alarms", "DisplayName": f"Latchkey {stage} alarms"},
+        },
+        "AlarmEmailSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasAlarmEmail",
+            "Properties": {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}},
+        },
+        "ServerErrorRateAlarm": _rate_alarm(
+            stage,
+            "server-errors",
+            "5xx answers other than 503",
+            SERVER_ERROR_PERCENT,
+            "FILL(errors, 0) - FILL(unavailable, 0)",
+        ),
+        "ServiceUnavailableRateAlarm": _rate_alarm(
+            stage, "service-unavailable", "503 answers", UNAVAILABLE_PERCENT, "FILL(unavailable, 0)"
+        ),
+        "LockoutsAlarm": _alarm(
+            stage,
+            "lockouts",
+            "lockouts started far above normal (more than LockoutsPerMinute a minute, 3 minutes of 5)",
+            **_metric(metrics.LOCKOUTS_STARTED, here),
+            Statistic="Sum",
+            Period=60,
+            ComparisonOperator="GreaterThanThreshold",
+            Threshold={"Ref": "LockoutsPerMinute"},
+            EvaluationPeriods=5,
+            DatapointsToAlarm=3,
+            TreatMissingData="notBreaching",
+        ),
+        "PurgeAlarm": _alarm(
+            stage,
+            "purge-not-succeeding",
+            "the hourly purge has not succeeded for 2 hours (it fails, or it does not run)",
+            **_metric(metrics.PURGE_SUCCEEDED, here),
+            Statistic="Sum",
+            Period=PURGE_PERIOD_SECONDS,
+            ComparisonOperator="LessThanThreshold",
+            Threshold=1,
+            EvaluationPeriods=2,
+            DatapointsToAlarm=2,
+            TreatMissingData="breaching",  # no line at all is what a purge that fails or never runs leaves
+        ),
+    }
+    for table in TABLES:
+        resources[logical_id(table).removesuffix("Table") + "ThrottlesAlarm"] = _throttle_alarm(stage, table)
+    return resources
+
+
+ALARM_PARAMETERS = {
+    "AlarmEmail": {
+        "Type": "String",
+        "Default": "",
+        "AllowedPattern": r"^$|^[^@\s]+@[^@\s]+$",
+        "Description": "An address the alarms mail (it must confirm the subscription); empty: none is subscribed",
+    },
+    "LockoutsPerMinute": {
+        "Type": "Number",
+        "Default": DEFAULT_LOCKOUTS_PER_MINUTE,
+        "MinValue": 1,
+        "Description": "Login lockouts started per minute above which the lockouts alarm fires (3 minutes of 5)",
+    },
+}
+ALARM_CONDITIONS = {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}}
+
+
 def data_template(stage: str) -> dict[str, Any]:
     """A template of the tables, the secret and the KMS key alone, for `chalice deploy`'s quick path."""
     return {
@@ -439,7 +603,7 @@ def data_template(stage: str) -> dict[str, Any]:
 
 def merge_template(stage: str) -> dict[str, Any]:
     """What `chalice package --merge-template` adds to its own template for ``stage``."""
-    resources = data_resources(stage)
+    resources = data_resources(stage) | alarm_resources(stage)
     retention = LOG_RETENTION_DAYS.get(stage, DEFAULT_LOG_RETENTION_DAYS)
     for logical, name in function_names(stage).items():
         role = FUNCTIONS[logical][0]
@@ -452,6 +616,7 @@ def merge_template(stage: str) -> dict[str, Any]:
                         "TOTP_KMS_KEY_ID": {"Fn::GetAtt": ["TotpKey", "Arn"]},
                         "EMAIL_FROM": {"Ref": "EmailFrom"},
                         "PUBLIC_URL": {"Ref": "PublicUrl"},
+                        metrics.STAGE_VARIABLE: stage,  # the Stage dimension of the metrics
                     }
                 },
             },
@@ -465,7 +630,9 @@ def merge_template(stage: str) -> dict[str, Any]:
         resources[role] = {"Properties": {"Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": policy}]}}
     env = stage_environment(stage)
     return {
-        "Description": f"Latchkey {stage}: the API, the hourly purge, the tables, the signing secret, the TOTP key",
+        "Description": (
+            f"Latchkey {stage}: the API, the hourly purge, the tables, the signing secret, the TOTP key, the alarms"
+        ),
         "Parameters": {
             "EmailFrom": {
                 "Type": "String",
@@ -482,9 +649,11 @@ def merge_template(stage: str) -> dict[str, Any]:
                 "Default": "",
                 "Description": "The dashboard's URL, which mailed links open: the EndpointURL output or your domain",
             },
-        },
+        }
+        | ALARM_PARAMETERS,
+        "Conditions": ALARM_CONDITIONS,
         "Resources": resources,
-        "Outputs": OUTPUTS,
+        "Outputs": OUTPUTS | {"AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}}},
     }
 
 

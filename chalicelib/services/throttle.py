@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from chalicelib import metrics
 from chalicelib.config import Settings
 from chalicelib.errors import TooManyRequestsError
 from chalicelib.security.opaque import hash_opaque_token
@@ -218,6 +219,9 @@ class LoginThrottle:
                 wait = min(FIRST_WAIT_SECONDS << min(count - limit, 20), lockout)
                 if self.store.wait(key, count, now + wait, max(expires, now + wait)):
                     locked.append({"scope": "account", "retry_after": wait})
+        metrics.count(metrics.LOGIN_FAILURES)
+        if locked:
+            metrics.count(metrics.LOCKOUTS_STARTED, len(locked))
         if attempt.user_id is None or self.events is None:
             return  # nothing is recorded against names that are nobody's
         log, actor = self.events, _login_actor(actor)
@@ -288,8 +292,10 @@ class HeldSessionLimit:
         """Count a wrong password or code; the 5th in a row starts the lockout."""
         now = self.clock()
         key = self._key(user_id)
-        if self.store.increment(key, expires_at=now + ACCOUNT_COUNT_LIFETIME) >= HELD_SESSION_FAILURES:
-            self.store.lock(key, at_least=HELD_SESSION_FAILURES, until=now + HELD_SESSION_LOCKOUT_SECONDS)
+        count = self.store.increment(key, expires_at=now + ACCOUNT_COUNT_LIFETIME)
+        until = now + HELD_SESSION_LOCKOUT_SECONDS
+        if count >= HELD_SESSION_FAILURES and self.store.lock_once(key, HELD_SESSION_FAILURES, until):
+            metrics.count(metrics.LOCKOUTS_STARTED)
 
     def succeeded(self, user_id: str) -> None:
         """A right password or code: the count starts again."""

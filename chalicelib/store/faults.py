@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from botocore import exceptions as botocore_errors
 
 from chalicelib.errors import ServiceUnavailableError
+from chalicelib.metrics import THROTTLED as THROTTLED_CAUSE
+from chalicelib.metrics import TIMEOUT, UNAVAILABLE
 from chalicelib.store.dynamo import RetriesExhaustedError, cancellation_reasons, error_code
 
 if TYPE_CHECKING:
@@ -47,21 +49,21 @@ def unavailable(exc: BaseException) -> ServiceUnavailableError | None:
         return exc
     if isinstance(exc, (botocore_errors.HTTPClientError, botocore_errors.ConnectionError)):
         # No answer: a connect or read timeout, a refused or dropped connection.
-        return ServiceUnavailableError(MESSAGE, RETRY_AFTER_UNREACHABLE)
+        return ServiceUnavailableError(MESSAGE, RETRY_AFTER_UNREACHABLE, TIMEOUT)
     if isinstance(exc, RetriesExhaustedError):
-        return ServiceUnavailableError(MESSAGE, RETRY_AFTER_THROTTLED)
+        return ServiceUnavailableError(MESSAGE, RETRY_AFTER_THROTTLED, THROTTLED_CAUSE)
     if not isinstance(exc, botocore_errors.ClientError):
         return None
     code = error_code(exc)
     if code in THROTTLED:
-        return ServiceUnavailableError(MESSAGE, RETRY_AFTER_THROTTLED)
+        return ServiceUnavailableError(MESSAGE, RETRY_AFTER_THROTTLED, THROTTLED_CAUSE)
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     if code in FAILED or status >= 500:
-        return ServiceUnavailableError(MESSAGE, RETRY_AFTER_FAILED)
+        return ServiceUnavailableError(MESSAGE, RETRY_AFTER_FAILED, UNAVAILABLE)
     if code == "TransactionCanceledException":
         reasons = set(cancellation_reasons(exc))
         if reasons & BUSY_REASONS and "ConditionalCheckFailed" not in reasons:
-            return ServiceUnavailableError(MESSAGE, RETRY_AFTER_THROTTLED)
+            return ServiceUnavailableError(MESSAGE, RETRY_AFTER_THROTTLED, THROTTLED_CAUSE)
     return None
 
 
