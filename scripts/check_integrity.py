@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from chalicelib.config import Settings, use_settings  # noqa: E402
 from chalicelib.rules import OWNER_ROLE  # noqa: E402
+from chalicelib.services.purge import INTERVAL_SECONDS as PURGE_INTERVAL_SECONDS  # noqa: E402
 from chalicelib.store import dynamo  # noqa: E402
 from chalicelib.store.tables import TABLES, Table, expiry_attributes, expiry_key  # noqa: E402
 
@@ -39,6 +41,7 @@ class Snapshot:
     """Every item of every table that exists, by logical table name."""
 
     items: dict[str, list[Item]] = field(default_factory=dict)
+    now: int = 0  # the time the check judges ages by
 
     def of(self, table: str) -> list[Item]:
         return self.items.get(table, [])
@@ -49,6 +52,10 @@ class Snapshot:
 
     def users(self) -> dict[str, Item]:
         return self.by_prefix("users", "USER#")
+
+    def deleting(self) -> dict[str, Item]:
+        """The tombstones of account deletions begun and not finished, by user id."""
+        return self.by_prefix("users", "DELETED#")
 
     def applications(self) -> dict[str, Item]:
         """Every application item, marked deleted or not, by id."""
@@ -86,13 +93,23 @@ def _users_without_claims(s: Snapshot) -> Iterator[str]:
 
 
 def _of_missing_users(table: str, what: str) -> Callable[[Snapshot], Iterator[str]]:
+    """Records of users who do not exist, but for those of a deletion in progress: its tombstone
+    says the purge will remove them (a tombstone left too long is a finding of its own)."""
+
     def check(s: Snapshot) -> Iterator[str]:
-        users = s.users()
+        users, deleting = s.users(), s.deleting()
         for item in s.of(table):
-            if item.get("user_id") not in users:
+            if item.get("user_id") not in users and item.get("user_id") not in deleting:
                 yield f"{what} of user {item.get('user_id')}, who does not exist: {_key_of(table, item)}"
 
     return check
+
+
+def _unfinished_deletions(s: Snapshot) -> Iterator[str]:
+    """A tombstone older than two purge intervals: the purge fails, or does not run."""
+    for user_id, tombstone in s.deleting().items():
+        if int(tombstone.get("deleted_at", 0)) < s.now - 2 * PURGE_INTERVAL_SECONDS:
+            yield f"the deletion of user {user_id} (at {tombstone.get('deleted_at')}) has not finished"
 
 
 def _grants_without_applications(s: Snapshot) -> Iterator[str]:
@@ -164,6 +181,7 @@ RULES: list[Rule] = [
     Rule("grants of applications that do not exist", ("applications", "grants"), _grants_without_applications),
     Rule("grants of users who do not exist", ("users", "grants"), _of_missing_users("grants", "grant")),
     Rule("tokens of users who do not exist", ("users", "tokens"), _of_missing_users("tokens", "token")),
+    Rule("account deletions the purge has not finished", ("users",), _unfinished_deletions),
     Rule("applications without exactly one owner grant", ("applications", "grants"), _owner_grants),
     Rule("application name claims without their application", ("applications",), _name_claims_without_applications),
     Rule("applications without their name claim", ("applications",), _applications_without_name_claims),
@@ -177,13 +195,14 @@ def _key_of(table: str, item: Item) -> str:
     return f"{table}[" + ", ".join(f"{n}={item.get(n)}" for n in names) + "]"
 
 
-def snapshot(settings: Settings) -> Snapshot:
-    """Every item of every table that exists (paged, strongly consistent Scans)."""
+def snapshot(settings: Settings, now: int | None = None) -> Snapshot:
+    """Every item of every table that exists (paged, strongly consistent Scans), judged at ``now``
+    (by default the current time)."""
     client = dynamo.client()
     existing: set[str] = set()
     for page in client.get_paginator("list_tables").paginate():
         existing.update(page.get("TableNames", []))
-    snap = Snapshot()
+    snap = Snapshot(now=int(time.time()) if now is None else now)
     for table in TABLES:
         name = settings.table_name(table.name)
         if name not in existing:
@@ -201,9 +220,9 @@ class Finding:
     message: str
 
 
-def check(settings: Settings) -> list[Finding]:
-    """Every finding of every rule whose tables exist (empty: all is well)."""
-    snap = snapshot(settings)
+def check(settings: Settings, now: int | None = None) -> list[Finding]:
+    """Every finding of every rule whose tables exist, judged at ``now`` (empty: all is well)."""
+    snap = snapshot(settings, now)
     return [
         Finding(rule.name, message)
         for rule in RULES

@@ -116,7 +116,7 @@ class Services:
     def purge(self) -> PurgeService:
         from chalicelib.services.purge import PurgeService
 
-        return PurgeService(self.settings, self.clock)
+        return PurgeService(self.settings, self.clock, lambda: self.deletion)
 
     @cached_property
     def applications(self) -> ApplicationService:

@@ -1,12 +1,15 @@
 """Deleting an account, and everything of it.
 
 The order, so that a request dying at any step never leaves a half-deleted account that blocks its
-name: first one transaction deletes the user item and releases the username and the email (from
-its commit on the name and the address are free, and no credential of the user works: sessions
-and API keys are checked against the user item). Then the rest goes, each step safe to repeat:
-sessions, API keys, tokens (device and mailed), grants on others' applications, counters, and the
-security log last. What a dying request leaves behind are records of a user who no longer exists,
-which nothing can use; the integrity checker reports them, and the purge removes those that expire.
+name, nor records that nothing removes: first one transaction deletes the user item, releases the
+username and the email, and writes the account's tombstone (``DELETED#<id>``, due at once in the
+users table's expiry index). From its commit on the name and the address are free, and no
+credential of the user works: sessions and API keys are checked against the user item. Then the
+rest goes, each step safe to repeat: sessions, API keys, tokens (device and mailed), grants on
+others' applications, counters, the security log, and the tombstone last. A request that dies
+after the transaction leaves records of a user who no longer exists, which nothing can use (a
+request that meets one is refused, as for any missing user, and finishes nothing), and the
+tombstone: the next purge (hourly) finds it and runs the same clean-up, then deletes it.
 
 The owner check against a concurrent application create: an application's create transaction
 requires its owner's user item (``UserStore.exists_check``), so none can be created once the
@@ -19,7 +22,7 @@ an index lagging past both queries (they are at least one transaction apart) cou
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings
@@ -27,13 +30,13 @@ from chalicelib.errors import ConflictError, InvalidPasswordError, InvalidTotpCo
 from chalicelib.rules import OWNER_ROLE
 from chalicelib.security.passwords import verify_password
 from chalicelib.services.events import EventLog
-from chalicelib.services.mail_tokens import DEVICE, MAIL_KINDS
 from chalicelib.services.passwords import HOUR, reset_account_key
 from chalicelib.services.sessions import SessionService
 from chalicelib.services.throttle import HeldSessionLimit
 from chalicelib.store import dynamo
 from chalicelib.store.api_keys import ApiKeyStore
 from chalicelib.store.applications import Application, ApplicationChangedError, ApplicationStore
+from chalicelib.store.events import user_stream
 from chalicelib.store.grants import Grant, GrantMissingError, GrantStore
 from chalicelib.store.throttles import ThrottleStore
 from chalicelib.store.tokens import TokenStore
@@ -97,27 +100,51 @@ class AccountDeletion:
         def changed(failed: list[int]) -> None:
             raise ConflictError("The account changed while it was being deleted; try again.")
 
-        dynamo.transact(self.users.delete_entries(user), on_condition_failure=changed)
-        self.clean_up(user.user_id)
+        now = self.clock()
+        dynamo.transact(self.users.delete_entries(user, now), on_condition_failure=changed)
+        self.clean_up(user.user_id, now)
+        self.users.remove_tombstone(user.user_id)
 
-    def clean_up(self, user_id: str) -> None:
-        """Remove every record of a user whose item is gone. Safe to repeat."""
-        self.sessions.end_all(user_id)
-        self._delete_api_keys(user_id)
-        self.tokens.delete_many(self.tokens.hashes_of(user_id, [DEVICE, *MAIL_KINDS]))
+    def finish_tombstoned(self, user_ids: Sequence[str]) -> int:
+        """Finish the deletions whose tombstones the purge found (it deletes the tombstones after):
+        the clean-up of each one still there. Returns how many records were removed."""
+        removed = 0
+        for chunk in dynamo.chunked(user_ids, dynamo.BATCH_GET_LIMIT):
+            for tombstone in dynamo.get_many(*(self.users.tombstone_ref(u) for u in chunk)):
+                if tombstone is not None:  # else its own request finished meanwhile
+                    removed += self.clean_up(tombstone.user_id, tombstone.deleted_at)
+        return removed
+
+    def clean_up(self, user_id: str, deleted_at: int) -> int:
+        """Remove every record of a user whose item is gone (deleted at ``deleted_at``). Safe to
+        repeat, and to run beside another clean-up of the same user (a request's and the purge's).
+        Returns how many records it removed (the counters uncounted: they may not exist).
+
+        The one place that knows every kind of record of a user: the request and the purge both
+        run it, so another kind (passkeys, say) is one more step here, before the security log.
+        """
+        sessions = [s.session_id for s in self.sessions.store.all_of(user_id)]
+        self.sessions.store.delete_many(sessions)
+        removed = len(sessions) + self._delete_api_keys(user_id)
+        tokens = self.tokens.all_hashes_of(user_id)  # device and mailed, every kind
+        self.tokens.delete_many(tokens)
+        removed += len(tokens)
         for grant in self._grants(user_id):
             if grant.role == OWNER_ROLE:
-                self._delete_application(grant.app_id, user_id)
+                removed += self._delete_application(grant.app_id, user_id)
             else:
                 with contextlib.suppress(GrantMissingError):  # removed meanwhile
                     self.grants.remove(grant.app_id, user_id)
-        hour = self.clock() // HOUR * HOUR
-        for key in (
-            *(k.format(user_id) for k in _COUNTER_KEYS),
-            *(reset_account_key(user_id, hour - d) for d in (0, HOUR)),
-        ):
-            self.counters.clear(key)
-        self.events.forget_user(user_id)
+                    removed += 1
+        hour = deleted_at // HOUR * HOUR
+        self.counters.clear_many(
+            [
+                *(k.format(user_id) for k in _COUNTER_KEYS),
+                *(reset_account_key(user_id, hour - d) for d in (0, HOUR)),
+            ]
+        )
+        # Last, so that a clean-up dying before it leaves the log of what was deleted.
+        return removed + self.events.store.delete_stream(user_stream(user_id))
 
     def _owned(self, user_id: str) -> list[Application]:
         """The applications the user owns, each confirmed against the applications table."""
@@ -136,23 +163,27 @@ class AccountDeletion:
             if cursor is None:
                 return grants
 
-    def _delete_application(self, app_id: str, owner_id: str) -> None:
-        """An application created while its owner was being deleted goes with the owner."""
+    def _delete_application(self, app_id: str, owner_id: str) -> int:
+        """An application created while its owner was being deleted goes with the owner. Returns
+        how many grants went with it."""
         app = dynamo.get_many(self.apps.ref(app_id))[0]
         if app is not None and app.owner_id == owner_id:
             try:
                 self.apps.delete(app, self.clock())  # marked deleted, its name released
             except ApplicationChangedError:
-                return  # renamed, transferred or deleted meanwhile: no longer this owner's to delete
-        self.grants.delete_all(app_id)
+                return 0  # renamed, transferred or deleted meanwhile: no longer this owner's to delete
+        removed = self.grants.delete_all(app_id)
         self.apps.remove(app_id)  # the marked item, once its grants are gone (else nothing)
+        return removed
 
-    def _delete_api_keys(self, user_id: str) -> None:
+    def _delete_api_keys(self, user_id: str) -> int:
+        removed = 0
         cursor: str | None = None
         while True:
             # now=0: expired keys too, which the purge would otherwise delete only when it runs.
             keys, cursor = self.api_keys.list_page(user_id, dynamo.BATCH_GET_LIMIT, cursor, now=0)
             # Plain deletes, no events: the security log goes with the account.
             dynamo.delete_many(self.api_keys.table, ({"key_hash": k.key_hash} for k in keys))
+            removed += len(keys)
             if cursor is None:
-                return
+                return removed

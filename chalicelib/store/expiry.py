@@ -6,11 +6,15 @@ queries of a round run side by side), then deletes what the round found in batch
 take their keys from the shards in turn. So one BatchWriteItem touches many index partitions, and
 no shard of the index takes the purge's whole delete rate. What it reads is the expired records
 plus one (empty) Query per shard and day.
+
+Some expired records are jobs to finish before they go: a deleted application's grants (the store
+finishes those, ``BEFORE_DELETE``), and a tombstoned account deletion (which only the services know
+how to finish: ``purge_expired`` leaves such a table alone unless it is given its finisher).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain, zip_longest
@@ -18,7 +22,7 @@ from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.store import dynamo
-from chalicelib.store.tables import APPLICATIONS, EXPIRY_INDEX, TABLES, Table, expiry_buckets, expiry_day
+from chalicelib.store.tables import APPLICATIONS, EXPIRY_INDEX, TABLES, USERS, Table, expiry_buckets, expiry_day
 
 DAY = 86400
 PAGE = 250  # keys per Query: a round holds at most shards x PAGE keys in memory
@@ -33,7 +37,7 @@ class PurgeReport:
     items_read: int = 0
     queries: int = 0
     batch_writes: int = 0
-    cascaded: int = 0  # records of other tables deleted with these (the grants of deleted applications)
+    cascaded: int = 0  # records deleted with these (deleted applications' grants, deleted accounts' records)
 
 
 def _finish_application_deletions(settings: Settings, keys: Keys) -> int:
@@ -46,25 +50,47 @@ def _finish_application_deletions(settings: Settings, keys: Keys) -> int:
 
 # What must be deleted before a table's expired records, by table: returns how many it deleted.
 BEFORE_DELETE: dict[str, Callable[[Settings, Keys], int]] = {APPLICATIONS.name: _finish_application_deletions}
+# Tables whose expired records only a finisher given to purge_expired may delete (the tombstones of
+# account deletions: services/deletion.py removes what each one stands for).
+NEEDS_FINISHER = frozenset({USERS.name})
+
+# A finisher: called with a batch of expired keys before they are deleted; returns how many records
+# it removed with them.
+Finisher = Callable[[Keys], int]
 
 
-def purge_expired(settings: Settings, now: int) -> dict[str, PurgeReport]:
+def purge_expired(
+    settings: Settings,
+    now: int,
+    finishers: Mapping[str, Finisher] | None = None,
+    only: Collection[str] | None = None,
+) -> dict[str, PurgeReport]:
     """Delete every record whose ``expires_at`` has passed, table by table.
 
     It queries the expiry index shard by shard and day by day, from ``purge_lookback_days`` ago
     to today, for items with ``expires_at <= now``: it reads the expired records and nothing else.
     Older leftovers (the job did not run for longer than the look-back) are DynamoDB TTL's to delete.
+    A table of ``NEEDS_FINISHER`` is purged only with its finisher in ``finishers``, and last, so
+    that a finisher failing leaves the other tables purged. ``only``: these tables alone.
     """
+    finishers = finishers or {}
     days = [expiry_day(now - d * DAY) for d in range(settings.purge_lookback_days, -1, -1)]
+    tables = [
+        t
+        for t in TABLES
+        if t.expires and (t.name not in NEEDS_FINISHER or t.name in finishers) and (only is None or t.name in only)
+    ]
     dynamo.client()  # created once, before the threads share it
     reports: dict[str, PurgeReport] = {}
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="purge") as pool:
-        for table in (t for t in TABLES if t.expires):
-            reports[table.name] = _purge_table(settings, table, days, now, pool)
+        for table in sorted(tables, key=lambda t: t.name in finishers):
+            reports[table.name] = _purge_table(settings, table, days, now, pool, finishers.get(table.name))
     return reports
 
 
-def _purge_table(settings: Settings, table: Table, days: list[str], now: int, pool: ThreadPoolExecutor) -> PurgeReport:
+def _purge_table(
+    settings: Settings, table: Table, days: list[str], now: int, pool: ThreadPoolExecutor, finisher: Finisher | None
+) -> PurgeReport:
     name = settings.table_name(table.name)
     report = PurgeReport()
     pending: Keys = []
@@ -75,6 +101,8 @@ def _purge_table(settings: Settings, table: Table, days: list[str], now: int, po
         before = BEFORE_DELETE.get(table.name)
         if before:
             report.cascaded += before(settings, keys)
+        if finisher:
+            report.cascaded += finisher(keys)
         report.batch_writes += dynamo.delete_many(name, keys)
         report.deleted += len(keys)
 

@@ -62,7 +62,11 @@ class Table:
 
 _EXPIRY = Index(EXPIRY_INDEX, Attr("expiry_bucket"), Attr("expires_at", "N"), projection="KEYS_ONLY")
 
-USERS = Table("users", Attr("pk"))
+# A deleted account leaves a tombstone here (``DELETED#<id>``, store/users.py) with expiry attributes
+# in the transaction that deletes the user, so that the purge finds a deletion that died half-way
+# and finishes it. Only tombstones expire (the index is sparse); no TTL: it would delete a tombstone
+# before the purge had finished its deletion. Deletions come at human pace: 8 shards.
+USERS = Table("users", Attr("pk"), indexes=(_EXPIRY,), expiry_shards=8)
 # Shards: sessions take a write per login (100,000 a second in the model: 128 shards, ~780 each),
 # and so do the events of the security log; throttles up to three index writes per failed login
 # (10,000 a second: 64 shards, ~470 each); API keys, tokens and deleted applications are written at

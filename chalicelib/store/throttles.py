@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,10 @@ class ThrottleStore:
 
     def clear(self, key: str) -> None:
         dynamo.client().delete_item(TableName=self.table, Key=dynamo.to_item({"key": key}))
+
+    def clear_many(self, keys: Sequence[str]) -> None:
+        """Delete counters in batches of 25 (a deleted account's: one call instead of one each)."""
+        dynamo.delete_many(self.table, ({"key": k} for k in keys))
 
     def forget_expired(self, key: str, now: int) -> None:
         """Delete a counter whose expiry has passed (TTL deletes late), so that counting starts afresh."""

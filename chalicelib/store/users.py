@@ -1,5 +1,6 @@
 """The users table: ``USER#<id>`` holds a user; ``USERNAME#<lower>`` and ``EMAIL#<lower>`` claim
-uniqueness, written in the same transaction as the user.
+uniqueness, written in the same transaction as the user. ``DELETED#<id>`` is the tombstone of an
+account whose deletion has begun and not yet finished (services/deletion.py).
 
 TOTP secrets are stored as the two-factor service hands them over: KMS ciphertexts (binary). A
 secret stored before they were encrypted is a base32 string, until its first use re-encrypts it
@@ -16,7 +17,7 @@ from boto3.dynamodb.types import Binary
 
 from chalicelib.config import Settings
 from chalicelib.store import dynamo
-from chalicelib.store.tables import USERS
+from chalicelib.store.tables import USERS, expiry_attributes
 
 # A TOTP secret as stored: a KMS ciphertext, or (stored before encryption) the base32 secret itself.
 StoredSecret = bytes | str
@@ -42,6 +43,15 @@ class User:
         return self.totp_secret is not None
 
 
+@dataclass(frozen=True)
+class Tombstone:
+    """An account deletion begun and not finished: enough to find what is left of the user (every
+    store finds a user's records by the id; the hour of the deletion names its counters)."""
+
+    user_id: str
+    deleted_at: int
+
+
 class UsernameTakenError(Exception):
     pass
 
@@ -60,6 +70,19 @@ def _username_key(username: str) -> dict[str, str]:
 
 def _email_key(email: str) -> dict[str, str]:
     return {"pk": f"EMAIL#{email.lower()}"}
+
+
+def _tombstone_key(user_id: str) -> dict[str, str]:
+    return {"pk": f"DELETED#{user_id}"}
+
+
+def tombstone_user_id(key: dict[str, Any]) -> str:
+    """The user id of a tombstone's key (as the purge finds it in the expiry index)."""
+    return str(key["pk"]).removeprefix("DELETED#")
+
+
+def _parse_tombstone(item: dict[str, Any]) -> Tombstone:
+    return Tombstone(user_id=item["user_id"], deleted_at=item["deleted_at"])
 
 
 def _parse_user(item: dict[str, Any]) -> User:
@@ -358,18 +381,32 @@ class UserStore:
             {":new": new_hash, ":old": old_hash},
         )
 
-    def delete_entries(self, user: User) -> list[dict[str, Any]]:
-        """Transaction entries deleting the user's item and releasing its username and email: from
-        their commit on, the name and the address are free and no credential of the user works."""
+    def delete_entries(self, user: User, now: int) -> list[dict[str, Any]]:
+        """Transaction entries deleting the user's item, releasing its username and email, and
+        writing its tombstone: from their commit on, the name and the address are free, no
+        credential of the user works, and the purge will finish the deletion if its request dies.
+
+        The tombstone is due at once (``expires_at`` is ``now``): the next purge finds it.
+        """
         mine = {
             "ConditionExpression": "user_id = :id",
             "ExpressionAttributeValues": dynamo.to_item({":id": user.user_id}),
         }
+        key = _tombstone_key(user.user_id)
+        tombstone = key | {"user_id": user.user_id, "deleted_at": now} | expiry_attributes(USERS, key["pk"], now)
         return [
             {"Delete": {"TableName": self.table, "Key": dynamo.to_item(_user_key(user.user_id)), **mine}},
             {"Delete": {"TableName": self.table, "Key": dynamo.to_item(_username_key(user.username)), **mine}},
             {"Delete": {"TableName": self.table, "Key": dynamo.to_item(_email_key(user.email)), **mine}},
+            {"Put": {"TableName": self.table, "Item": dynamo.to_item(tombstone)}},
         ]
+
+    def tombstone_ref(self, user_id: str) -> dynamo.Ref[Tombstone]:
+        return dynamo.Ref(self.table, _tombstone_key(user_id), _parse_tombstone)
+
+    def remove_tombstone(self, user_id: str) -> None:
+        """Delete a tombstone: the last step of a deletion, once nothing of the user is left."""
+        dynamo.client().delete_item(TableName=self.table, Key=dynamo.to_item(_tombstone_key(user_id)))
 
 
 class _ConditionFailedError(Exception):

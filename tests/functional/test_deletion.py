@@ -11,7 +11,7 @@ from chalicelib.store import dynamo
 from chalicelib.store.applications import Application
 from chalicelib.store.grants import Grant
 from chalicelib.store.tables import TABLES
-from tests.conftest import PASSWORD, Api, FakeClock, Outbox
+from tests.conftest import PASSWORD, START, Api, FakeClock, Outbox
 from tests.functional.test_passwords import device_token
 from tests.functional.test_two_factor import app_code, enable_two_factor
 
@@ -154,11 +154,11 @@ def test_an_application_created_just_before_the_deletion_goes_with_it(api: Api, 
     alice = api.signup("alice").body["token"]
     user = services.accounts.users.get(api.get("/v1/user", token=alice).body["id"])
     assert user is not None
-    dynamo.transact(services.deletion.users.delete_entries(user), on_condition_failure=lambda failed: None)
+    dynamo.transact(services.deletion.users.delete_entries(user, START), on_condition_failure=lambda failed: None)
     # As if the create had committed just before the transaction above, unseen by the owner check:
     app_id = "01M8RCNS9QAS7BS3DYM4DBDDRB"
     owner = Grant(app_id, user.user_id, "alice", "owner", 0)
     app = Application(app_id, "fleet", None, user.user_id, "alice", 0)
     services.applications.apps.create(app, with_entries=[services.applications.grants.put_entry(owner)])
-    services.deletion.clean_up(user.user_id)
+    services.purge.run()  # the request died after its transaction: the purge finishes the deletion
     assert mentioning(every_item(services), user.user_id) == []

@@ -9,6 +9,8 @@ import pytest
 
 from chalicelib.config import Settings
 from chalicelib.rules import OWNER_ROLE
+from chalicelib.services import Services
+from chalicelib.services.purge import INTERVAL_SECONDS as PURGE_INTERVAL_SECONDS
 from chalicelib.store import dynamo
 from chalicelib.store.applications import Application, ApplicationStore
 from chalicelib.store.expiry import purge_expired
@@ -91,3 +93,21 @@ def test_an_application_deleted_half_way_is_finished_by_the_purge(settings: Sett
     grants = dynamo.client().scan(TableName=settings.table_name("grants"))["Items"]
     assert [dynamo.from_item(g)["app_id"] for g in grants] == ["D" * 26]
     assert check_integrity.check(settings) == []
+
+
+def test_an_account_deleted_half_way_is_no_finding_until_the_purge_is_late(
+    settings: Settings, services: Services, owner: User
+) -> None:
+    SessionStore(settings).put(Session("s1", owner.user_id, "session", START, START + 60))
+    # The deletion's transaction committed and its request died: the user's session is left.
+    dynamo.transact(UserStore(settings).delete_entries(owner, START), on_condition_failure=lambda failed: None)
+    assert check_integrity.check(settings, now=START) == []  # the tombstone says it is in progress
+    late = START + 2 * PURGE_INTERVAL_SECONDS + 1
+    assert [f.rule for f in check_integrity.check(settings, now=late)] == [
+        "account deletions the purge has not finished"
+    ]
+    report = services.purge.finish_deletions()
+    assert (report.deleted, report.cascaded) == (1, 1)  # the tombstone, and the session it stood for
+    assert check_integrity.check(settings, now=late) == []
+    assert SessionStore(settings).all_of(owner.user_id) == []
+    assert check_integrity.snapshot(settings).deleting() == {}
