@@ -53,7 +53,7 @@ class Services:
     def sessions(self) -> SessionService:
         from chalicelib.services.sessions import SessionService
 
-        return SessionService(self.settings, self.clock)
+        return SessionService(self.settings, self.clock, self._finish_deletion)
 
     @cached_property
     def throttle(self) -> LoginThrottle:
@@ -89,7 +89,9 @@ class Services:
     def api_keys(self) -> ApiKeyService:
         from chalicelib.services.api_keys import ApiKeyService
 
-        return ApiKeyService(self.settings, self.clock, lambda: self.events, lambda: self.applications)
+        return ApiKeyService(
+            self.settings, self.clock, lambda: self.events, lambda: self.applications, self._finish_deletion
+        )
 
     @cached_property
     def two_factor(self) -> TwoFactorService:
@@ -157,6 +159,10 @@ class Services:
             self.mail_tokens,
             lambda: self.mailer,
         )
+
+    def _finish_deletion(self, user_id: str) -> None:
+        """A credential of a user who is gone: finish the account's deletion if it is in progress."""
+        self.deletion.finish(user_id)
 
     @cached_property
     def deletion(self) -> AccountDeletion:

@@ -73,8 +73,10 @@ class ApiKeyService:
         clock: Callable[[], int],
         events: Callable[[], EventLog],
         applications: Callable[[], ApplicationService],
+        on_user_gone: Callable[[str], None] | None = None,
     ) -> None:
         self.clock = clock
+        self.on_user_gone = on_user_gone  # as SessionService's
         self.store = ApiKeyStore(settings)
         self.users = UserStore(settings)
         # Built on first use: authenticating a key needs neither.
@@ -252,6 +254,8 @@ class ApiKeyService:
             raise UnauthorizedError(KEY_REFUSED)
         user = self.users.get(key.user_id)
         if user is None:
+            if self.on_user_gone is not None:
+                self.on_user_gone(key.user_id)
             raise UnauthorizedError(KEY_REFUSED)
         stale = now - LAST_USED_PRECISION
         if key.last_used_at is None or key.last_used_at <= stale:

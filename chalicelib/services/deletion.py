@@ -7,9 +7,9 @@ users table's expiry index). From its commit on the name and the address are fre
 credential of the user works: sessions and API keys are checked against the user item. Then the
 rest goes, each step safe to repeat: sessions, API keys, tokens (device and mailed), grants on
 others' applications, counters, the security log, and the tombstone last. A request that dies
-after the transaction leaves records of a user who no longer exists, which nothing can use (a
-request that meets one is refused, as for any missing user, and finishes nothing), and the
-tombstone: the next purge (hourly) finds it and runs the same clean-up, then deletes it.
+after the transaction leaves records of a user who no longer exists, which nothing can use, and the
+tombstone: the next purge (hourly) finds it and runs the same clean-up, then deletes it; so does a
+request that meets a leftover session or API key (``finish``), before it is refused.
 
 The owner check against a concurrent application create: an application's create transaction
 requires its owner's user item (``UserStore.exists_check``), so none can be created once the
@@ -114,6 +114,15 @@ class AccountDeletion:
                 if tombstone is not None:  # else its own request finished meanwhile
                     removed += self.clean_up(tombstone.user_id, tombstone.deleted_at)
         return removed
+
+    def finish(self, user_id: str) -> None:
+        """Finish the deletion of ``user_id`` if one is in progress (its tombstone is there): what a
+        request that meets a credential of a deleted user does before refusing it, so that the
+        leftovers go at once rather than at the next purge."""
+        tombstone = dynamo.get_many(self.users.tombstone_ref(user_id))[0]
+        if tombstone is not None:
+            self.clean_up(user_id, tombstone.deleted_at)
+            self.users.remove_tombstone(user_id)
 
     def clean_up(self, user_id: str, deleted_at: int) -> int:
         """Remove every record of a user whose item is gone (deleted at ``deleted_at``). Safe to

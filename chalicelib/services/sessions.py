@@ -32,9 +32,14 @@ class IssuedToken:
 
 
 class SessionService:
-    def __init__(self, settings: Settings, clock: Callable[[], int]) -> None:
+    def __init__(
+        self, settings: Settings, clock: Callable[[], int], on_user_gone: Callable[[str], None] | None = None
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        # Called with the user id of a live session whose user is gone (an account deletion that
+        # died half-way: services/deletion.py finishes it) before the token is refused.
+        self.on_user_gone = on_user_gone
         self.store = SessionStore(settings)
         self.users = UserStore(settings)
 
@@ -139,6 +144,8 @@ class SessionService:
                 else "This route needs a pending login token from POST /v1/login."
             )
         session, user = dynamo.get_many(self.store.ref(claims.session_id), self.users.ref(claims.user_id))
+        if session is not None and user is None and self.on_user_gone is not None:
+            self.on_user_gone(claims.user_id)
         if (
             session is None
             or user is None

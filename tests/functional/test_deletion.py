@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from chalicelib.errors import UnauthorizedError
 from chalicelib.services import Services
 from chalicelib.store import dynamo
@@ -162,3 +164,20 @@ def test_an_application_created_just_before_the_deletion_goes_with_it(api: Api, 
     services.applications.apps.create(app, with_entries=[services.applications.grants.put_entry(owner)])
     services.purge.run()  # the request died after its transaction: the purge finishes the deletion
     assert mentioning(every_item(services), user.user_id) == []
+
+
+@pytest.mark.parametrize("credential", ["session", "api key"])
+def test_a_leftover_credential_used_again_is_refused_and_finishes_the_deletion(
+    api: Api, services: Services, credential: str
+) -> None:
+    alice = api.signup("alice").body["token"]
+    key = api.post("/v1/user/api-keys", {"name": "ci"}, token=alice).body["key"]
+    user = services.accounts.users.get(api.get("/v1/user", token=alice).body["id"])
+    assert user is not None
+    # The deletion's request died right after its transaction: the session and the key are left.
+    dynamo.transact(services.deletion.users.delete_entries(user, START), on_condition_failure=lambda failed: None)
+    assert mentioning(every_item(services), user.user_id)
+    reply = api.get("/v1/user", token=alice if credential == "session" else key)
+    assert reply.status == 401 and reply.body["Code"] == "UnauthorizedError"
+    assert mentioning(every_item(services), user.user_id) == []  # the tombstone too: nothing is left
+    assert api.get("/v1/user", token=key if credential == "session" else alice).status == 401
