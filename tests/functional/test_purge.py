@@ -76,3 +76,14 @@ def test_purge_is_scheduled_hourly() -> None:
 
     [event_source] = [s for s in app.event_sources if s.name == "purge_expired_sessions"]
     assert event_source.schedule_expression.to_string() == "rate(1 hour)"
+
+
+def test_the_purge_runs_as_often_as_the_integrity_checker_expects() -> None:
+    """The checker reports a deletion left for two purge intervals: the interval is the schedule's."""
+    import app
+    from chalicelib.services.purge import INTERVAL_SECONDS
+
+    [schedule] = app.app.event_sources
+    rate = schedule.schedule_expression
+    seconds = {"MINUTES": 60, "HOURS": 3600, "DAYS": 86400}[rate.unit]
+    assert rate.value * seconds == INTERVAL_SECONDS
