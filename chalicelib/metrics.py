@@ -24,6 +24,9 @@ from typing import Any
 NAMESPACE = "Latchkey"
 STAGE_VARIABLE = "LATCHKEY_STAGE"  # the deployment template gives the functions their stage
 LOCAL_STAGE = "local"  # outside a deployed stack (tests, the dev server)
+# Lines are written in a deployed stack (its stage set), or where this is "1": outside one (the dev
+# server, the benchmarks) they would only crowd the console and the scripts' output.
+ENABLE_VARIABLE = "LATCHKEY_METRICS"
 
 # Dimensions (kept few-valued: a route is its template, such as "GET /v1/applications/{id}").
 STAGE = "Stage"
@@ -78,6 +81,10 @@ _counts: ContextVar[dict[str, int] | None] = ContextVar("metric_counts", default
 
 def stage() -> str:
     return os.environ.get(STAGE_VARIABLE) or LOCAL_STAGE
+
+
+def enabled() -> bool:
+    return bool(os.environ.get(STAGE_VARIABLE)) or os.environ.get(ENABLE_VARIABLE) == "1"
 
 
 def begin_request() -> None:
@@ -138,6 +145,8 @@ def _write(metrics: dict[str, str], dimensions: tuple[tuple[str, ...], ...], val
 
 
 def _write_many(directives: list[Directive], values: dict[str, Any]) -> None:
+    if not enabled():
+        return
     document = {
         "_aws": {
             "Timestamp": int(time.time() * 1000),

@@ -32,6 +32,12 @@ UNITS = {
 WEEK = 604800
 
 
+@pytest.fixture(autouse=True)
+def metrics_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside a deployed stack the lines are written only when asked for."""
+    monkeypatch.setenv(metrics.ENABLE_VARIABLE, "1")
+
+
 def emf_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     """The EMF documents written to stdout since the last call, each checked against the EMF spec."""
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
@@ -151,6 +157,15 @@ def test_each_request_writes_one_line_with_its_route_status_class_and_latency(
     # Route and status class by themselves, by status class alone, and all requests of the stage.
     assert (metrics.NAMESPACE, metrics.REQUESTS, (("Stage", "local"),)) in points(lines)
     assert (metrics.NAMESPACE, metrics.REQUESTS, (("Stage", "local"), ("StatusClass", "4xx"))) in points(lines)
+
+
+def test_no_line_is_written_outside_a_stack_unless_asked_for(
+    api: Api, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(metrics.ENABLE_VARIABLE)
+    monkeypatch.delenv(metrics.STAGE_VARIABLE, raising=False)
+    assert api.get("/v1/health").status == 200
+    assert emf_lines(capsys) == []
 
 
 def test_the_stage_dimension_is_the_functions_stage(
