@@ -4,9 +4,10 @@ The order, so that a request dying at any step never leaves a half-deleted accou
 name: first one transaction deletes the user item and releases the username and the email (from
 its commit on the name and the address are free, and no credential of the user works: sessions
 and API keys are checked against the user item). Then the rest goes, each step safe to repeat:
-sessions, API keys, tokens (device and mailed), grants on others' applications, counters, and the
-security log last. What a dying request leaves behind are records of a user who no longer exists,
-which nothing can use; the integrity checker reports them, and the purge removes those that expire.
+sessions, API keys, tokens (device and mailed), grants on others' applications, counters,
+passkeys, and the security log last. What a dying request leaves behind are records of a user who
+no longer exists, which nothing can use; the integrity checker reports them, and the purge removes
+those that expire.
 
 The owner check against a concurrent application create: an application's create transaction
 requires its owner's user item (``UserStore.exists_check``), so none can be created once the
@@ -35,6 +36,7 @@ from chalicelib.store import dynamo
 from chalicelib.store.api_keys import ApiKeyStore
 from chalicelib.store.applications import Application, ApplicationChangedError, ApplicationStore
 from chalicelib.store.grants import Grant, GrantMissingError, GrantStore
+from chalicelib.store.passkeys import PasskeyStore
 from chalicelib.store.throttles import ThrottleStore
 from chalicelib.store.tokens import TokenStore
 from chalicelib.store.users import User, UserStore
@@ -65,6 +67,7 @@ class AccountDeletion:
         self.api_keys = ApiKeyStore(settings)
         self.tokens = TokenStore(settings)
         self.counters = ThrottleStore(settings)
+        self.passkeys = PasskeyStore(settings)
         self.sessions = sessions
         self.held_session = held_session
         self._two_factor = two_factor
@@ -117,6 +120,7 @@ class AccountDeletion:
             *(reset_account_key(user_id, hour - d) for d in (0, HOUR)),
         ):
             self.counters.clear(key)
+        self.passkeys.delete_of_user(user_id)
         self.events.forget_user(user_id)
 
     def _owned(self, user_id: str) -> list[Application]:
