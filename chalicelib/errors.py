@@ -64,6 +64,34 @@ class ConflictError(ApiError):
     status = 409
 
 
+class PasskeyChallengeError(ApiError):
+    """A passkey challenge that is unknown, expired, already used, or asked for by another session
+    or for another purpose."""
+
+    status = 400
+
+
+class InvalidPasskeyError(ApiError):
+    """A passkey response that does not verify (origin, rp id, signature, malformed, unknown
+    credential): 400 while registering, 401 at login."""
+
+    status = 400
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class PasskeyCloneError(ApiError):
+    """A passkey whose signature counter went backwards: a copy of it may exist. Refused and logged."""
+
+    status = 401
+
+
+class PasskeyNotFoundError(ApiError):
+    status = 404
+
+
 class TooManyRequestsError(ApiError):
     status = 429
 

@@ -146,6 +146,26 @@ SCHEMAS["Event"] = obj(
         "details": {"type": "object"},
     }
 )
+SCHEMAS["Passkey"] = obj(
+    {
+        "id": {"type": "string", "description": "The credential id, base64url."},
+        "name": {"type": "string"},
+        "created_at": TIMESTAMP,
+        "last_used_at": NULLABLE_TIMESTAMP,
+        "transports": {"type": "array", "items": {"type": "string"}},
+        "backed_up": {"type": "boolean"},
+    }
+)
+SCHEMAS["PasskeyOptions"] = obj(
+    {
+        "challenge_id": {"type": "string"},
+        "options": {
+            "type": "object",
+            "description": "PublicKeyCredentialCreationOptionsJSON (registration) or "
+            "PublicKeyCredentialRequestOptionsJSON (login), binary values base64url.",
+        },
+    }
+)
 SCHEMAS["ApiKeyCreated"] = obj(SCHEMAS["ApiKey"]["properties"] | {"key": {"type": "string", "pattern": "^lk_"}})
 
 _ERROR_TEXT = {
@@ -234,7 +254,7 @@ def _some(**values: Any) -> Schema:
     return {k: v for k, v in values.items() if v is not None}
 
 
-_JSON_TYPES = {str: "string", int: "integer", bool: "boolean", list: "array"}
+_JSON_TYPES = {str: "string", int: "integer", bool: "boolean", list: "array", dict: "object"}
 
 
 def operation(declaration: Declaration) -> dict[str, Any]:
@@ -311,6 +331,13 @@ REPLIES: dict[str, dict[str, Any]] = {
     ),
     "two_factor_disable": ok(obj({"enabled": {"type": "boolean", "const": False}})),
     "two_factor_recovery_codes": ok(obj({"recovery_codes": ref("RecoveryCodes")})),
+    "passkey_registration_options": ok(ref("PasskeyOptions")),
+    "create_passkey": ok(ref("Passkey"), 201, "Registered."),
+    "list_passkeys": ok(listing("passkeys", "Passkey"), description="Oldest first."),
+    "rename_passkey": ok(ref("Passkey")),
+    "delete_passkey": ok(None, 204, "Deleted: it signs in no more."),
+    "passkey_login_options": ok(ref("PasskeyOptions")),
+    "passkey_login": ok(ref("LoginReply"), description="A full session token and a device token."),
     "create_application": ok(ref("Application"), 201),
     "list_applications": ok(listing("applications", "Application"), description="Owned and shared alike."),
     "get_application": ok(ref("Application")),

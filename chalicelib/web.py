@@ -33,7 +33,7 @@ _DIGITS = re.compile(r"[0-9]{1,9}")
 _RFC3339_LOCAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?")
 _RFC3339 = re.compile(_RFC3339_LOCAL.pattern + r"([Zz]|[+-][0-9]{2}:[0-9]{2})")
 _caller: ContextVar[str | None] = ContextVar("caller", default=None)
-_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}
+_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "an object"}
 
 
 class Credential(Enum):
@@ -72,7 +72,8 @@ class Body:
 class Field:
     """One field of a body: what the parser enforces and the reference documents, said once.
 
-    ``type`` is str, int, bool, list or a Body (a nested object). Lengths count the characters of
+    ``type`` is str, int, bool, list, dict (an object of any fields) or a Body (a nested object of
+    known fields). Lengths count the characters of
     a string or the items of a list; ``pattern`` must match a string whole; ``item`` describes each
     item of a list; ``rule`` is what the 400 says when a string breaks its pattern or lengths.
     ``date_time`` strings are RFC 3339 timestamps, handed to the route as seconds since the epoch.

@@ -182,6 +182,7 @@ RULES: list[Rule] = [
     Rule("grants of users who do not exist", ("users", "grants"), _of_missing_users("grants", "grant")),
     Rule("tokens of users who do not exist", ("users", "tokens"), _of_missing_users("tokens", "token")),
     Rule("account deletions the purge has not finished", ("users",), _unfinished_deletions),
+    Rule("passkeys of users who do not exist", ("users", "passkeys"), _of_missing_users("passkeys", "passkey")),
     Rule("applications without exactly one owner grant", ("applications", "grants"), _owner_grants),
     Rule("application name claims without their application", ("applications",), _name_claims_without_applications),
     Rule("applications without their name claim", ("applications",), _applications_without_name_claims),

@@ -161,6 +161,13 @@ export const api = {
     return call("POST", "v1/login", { body, token: null });
   },
   loginSecondStep: (pendingToken, body) => call("POST", "v1/login/totp", { body, token: pendingToken }),
+  passkeyLoginOptions: (pendingToken) =>
+    call("POST", "v1/login/passkey/options", { body: pendingToken ? { pending_token: pendingToken } : {}, token: null }),
+  passkeyLogin: (challengeId, credential, pendingToken) => {
+    const body = { challenge_id: challengeId, credential };
+    if (pendingToken) body.pending_token = pendingToken;
+    return call("POST", "v1/login/passkey", { body, token: null });
+  },
   user: () => call("GET", "v1/user"),
   verifyEmail: (token) => call("POST", "v1/email/verify", { body: { token }, token: null }),
   resendVerification: () => call("POST", "v1/user/email/verification"),
@@ -183,6 +190,13 @@ export const api = {
   deleteApiKeys: (ids) => call("POST", "v1/user/api-keys/batch-delete", { body: { ids } }),
   rotateApiKey: (id, graceSeconds) =>
     call("POST", `v1/user/api-keys/${seg(id)}/rotate`, { body: { grace_seconds: graceSeconds } }),
+
+  passkeys: () => all("v1/user/passkeys", "passkeys"),
+  passkeyRegistrationOptions: () => call("POST", "v1/user/passkeys/registration/options"),
+  addPasskey: (challengeId, credential, name) =>
+    call("POST", "v1/user/passkeys", { body: { challenge_id: challengeId, credential, name } }),
+  renamePasskey: (id, name) => call("PATCH", `v1/user/passkeys/${seg(id)}`, { body: { name } }),
+  deletePasskey: (id) => call("DELETE", `v1/user/passkeys/${seg(id)}`),
 
   twoFactor: () => call("GET", "v1/user/2fa"),
   twoFactorSetup: () => call("POST", "v1/user/2fa/setup"),

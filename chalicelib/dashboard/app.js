@@ -6,6 +6,7 @@ import { $, setText, formatDate, showError } from "./ui.js";
 import * as auth from "./auth.js";
 import * as tokens from "./tokens.js";
 import * as twoFactor from "./twofactor.js";
+import * as passkeys from "./passkeys.js";
 import * as applications from "./applications.js";
 import * as reauth from "./reauth.js";
 import * as people from "./people.js";
@@ -48,6 +49,7 @@ const TABS = {
   details,
   tokens: { title: "Access tokens", show: tokens.show, reset: tokens.reset },
   "2fa": { title: "Two-factor authentication", show: twoFactor.show, reset: twoFactor.reset },
+  passkeys: { title: "Passkeys", show: passkeys.show, reset: passkeys.reset },
   applications: { title: "Applications", show: applications.show, reset: applications.reset },
   people: { title: "People", show: people.show, reset: people.reset },
   security: { title: "Security log", show: events.show, reset: events.reset },
@@ -181,6 +183,7 @@ function start() {
   account.init({ notify, go, logOut });
   tokens.init();
   twoFactor.init();
+  passkeys.init();
   applications.init();
   people.init();
   events.init();

@@ -2,7 +2,8 @@
 // it lives 5 minutes and is good for nothing but the second step.
 
 import { api, codeBody } from "./api.js";
-import { $, clearErrors, submitting } from "./ui.js";
+import * as passkeys from "./passkeys.js";
+import { $, clearErrors, showError, submitting } from "./ui.js";
 
 let pendingToken = null;
 let pendingLogin = null; // the name typed at step one, to keep the device token under
@@ -83,6 +84,38 @@ export function init(hooks) {
       },
       "code",
     );
+  });
+
+  // A passkey: the whole login with no username, or the second step instead of a code.
+  $("#login-passkey").addEventListener("click", async (event) => {
+    const button = event.currentTarget;
+    app.notify(null);
+    button.disabled = true;
+    showError("#login-passkey-error", null);
+    try {
+      await app.signedIn(await passkeys.signIn());
+    } catch (error) {
+      showError("#login-passkey-error", error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  $("#totp-passkey").addEventListener("click", async (event) => {
+    const button = event.currentTarget;
+    button.disabled = true;
+    showError("#totp-passkey-error", null);
+    try {
+      const reply = await passkeys.signIn(pendingToken);
+      const login = pendingLogin;
+      pendingToken = null;
+      pendingLogin = null;
+      await app.signedIn(reply, null, login);
+    } catch (error) {
+      showError("#totp-passkey-error", error);
+    } finally {
+      button.disabled = false;
+    }
   });
 
   $("#totp-cancel").addEventListener("click", () => {

@@ -10,6 +10,7 @@ from chalicelib.routes import (
     events,
     health,
     login,
+    passkeys,
     sessions,
     two_factor,
     user,
@@ -17,5 +18,18 @@ from chalicelib.routes import (
 
 # The API's blueprints, in the order app.py registers them (the dashboard's comes after).
 API_BLUEPRINTS = tuple(
-    m.bp for m in (health, login, user, sessions, account, api_keys, two_factor, applications, collaborators, events)
+    m.bp
+    for m in (
+        health,
+        login,
+        user,
+        sessions,
+        account,
+        api_keys,
+        two_factor,
+        passkeys,
+        applications,
+        collaborators,
+        events,
+    )
 )

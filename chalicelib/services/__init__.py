@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from chalicelib.services.email import EmailService
     from chalicelib.services.events import EventLog
     from chalicelib.services.mail_tokens import MailTokens
+    from chalicelib.services.passkeys import PasskeyService
     from chalicelib.services.passwords import PasswordService
     from chalicelib.services.purge import PurgeService
     from chalicelib.services.sessions import SessionService
@@ -125,6 +126,13 @@ class Services:
         from chalicelib.services.applications import ApplicationService
 
         return ApplicationService(self.settings, self.clock, lambda: self.events)
+
+    @cached_property
+    def passkeys(self) -> PasskeyService:
+        """Passkeys (WebAuthn); webauthn itself is imported only by the calls that make options or verify."""
+        from chalicelib.services.passkeys import PasskeyService
+
+        return PasskeyService(self.settings, self.clock, self.sessions, self.throttle, self.events)
 
     # The life of an account: mail, email verification and change, passwords, deletion.
     @cached_property

@@ -6,7 +6,7 @@ username and the email, and writes the account's tombstone (``DELETED#<id>``, du
 users table's expiry index). From its commit on the name and the address are free, and no
 credential of the user works: sessions and API keys are checked against the user item. Then the
 rest goes, each step safe to repeat: sessions, API keys, tokens (device and mailed), grants on
-others' applications, counters, the security log, and the tombstone last. A request that dies
+others' applications, counters, passkeys, the security log, and the tombstone last. A request that dies
 after the transaction leaves records of a user who no longer exists, which nothing can use, and the
 tombstone: the next purge (hourly) finds it and runs the same clean-up, then deletes it; so does a
 request that meets a leftover session or API key (``finish``), before it is refused.
@@ -38,6 +38,7 @@ from chalicelib.store.api_keys import ApiKeyStore
 from chalicelib.store.applications import Application, ApplicationChangedError, ApplicationStore
 from chalicelib.store.events import user_stream
 from chalicelib.store.grants import Grant, GrantMissingError, GrantStore
+from chalicelib.store.passkeys import PasskeyStore
 from chalicelib.store.throttles import ThrottleStore
 from chalicelib.store.tokens import TokenStore
 from chalicelib.store.users import User, UserStore
@@ -68,6 +69,7 @@ class AccountDeletion:
         self.api_keys = ApiKeyStore(settings)
         self.tokens = TokenStore(settings)
         self.counters = ThrottleStore(settings)
+        self.passkeys = PasskeyStore(settings)
         self.sessions = sessions
         self.held_session = held_session
         self._two_factor = two_factor
@@ -152,6 +154,7 @@ class AccountDeletion:
                 *(reset_account_key(user_id, hour - d) for d in (0, HOUR)),
             ]
         )
+        removed += self.passkeys.delete_of_user(user_id)
         # Last, so that a clean-up dying before it leaves the log of what was deleted.
         return removed + self.events.store.delete_stream(user_stream(user_id))
 

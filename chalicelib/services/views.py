@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from chalicelib.services.applications import Access, Grant, Person
     from chalicelib.services.events import Event
     from chalicelib.services.sessions import IssuedToken
+    from chalicelib.store.passkeys import Passkey
     from chalicelib.store.sessions import Session
     from chalicelib.store.users import User
 
@@ -114,4 +115,16 @@ def session_view(session: Session, current_id: str | None) -> dict[str, Any]:
         "address": session.address,
         "user_agent": session.user_agent,
         "current": session.session_id == current_id,
+    }
+
+
+def passkey_view(passkey: Passkey) -> dict[str, Any]:
+    """A passkey as the API shows it: never its public key or counter."""
+    return {
+        "id": passkey.credential_id,
+        "name": passkey.name,
+        "created_at": timestamp(passkey.created_at),
+        "last_used_at": timestamp(passkey.last_used_at),
+        "transports": list(passkey.transports),
+        "backed_up": passkey.backed_up,
     }

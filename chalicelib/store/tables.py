@@ -115,7 +115,28 @@ EVENTS = Table(
     "events", Attr("stream"), Attr("event_id"), indexes=(_EXPIRY,), ttl_attribute="expires_at", expiry_shards=128
 )
 
-TABLES: tuple[Table, ...] = (USERS, SESSIONS, API_KEYS, APPLICATIONS, GRANTS, THROTTLES, TOKENS, EVENTS)
+# Passkeys (WebAuthn credentials), keyed by the credential id (base64url) so that a passkey login
+# finds its credential with one GetItem; ``by_user`` lists a user's, oldest first (``passkey_id`` is
+# time-ordered). No expiry: a passkey lives until it is deleted, with its account at the latest.
+PASSKEYS = Table("passkeys", Attr("credential_id"), indexes=(Index("by_user", Attr("user_id"), Attr("passkey_id")),))
+# Passkey challenges, single use, 5 minutes, keyed by the SHA-256 of the challenge: one per passkey
+# login attempt (shards as for the throttles, which take a write per failed login).
+PASSKEY_CHALLENGES = Table(
+    "passkey_challenges", Attr("challenge_hash"), indexes=(_EXPIRY,), ttl_attribute="expires_at", expiry_shards=64
+)
+
+TABLES: tuple[Table, ...] = (
+    USERS,
+    SESSIONS,
+    API_KEYS,
+    APPLICATIONS,
+    GRANTS,
+    THROTTLES,
+    TOKENS,
+    EVENTS,
+    PASSKEYS,
+    PASSKEY_CHALLENGES,
+)
 
 
 def expiry_day(expires_at: int) -> str:

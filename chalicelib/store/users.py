@@ -37,6 +37,9 @@ class User:
     pending_totp_secret: StoredSecret | None = None
     pending_totp_expires_at: int = 0
     email_verified: bool = False
+    # The WebAuthn user handle (base64url of 64 random bytes), made once at the first passkey
+    # registration: what authenticators store for the account instead of any name.
+    passkey_user_handle: str | None = None
 
     @property
     def two_factor_enabled(self) -> bool:
@@ -98,6 +101,7 @@ def _parse_user(item: dict[str, Any]) -> User:
         pending_totp_secret=_stored_secret(item.get("pending_totp_secret")),
         pending_totp_expires_at=item.get("pending_totp_expires_at", 0),
         email_verified=bool(item.get("email_verified", False)),
+        passkey_user_handle=item.get("passkey_user_handle"),
     )
 
 
@@ -371,6 +375,15 @@ class UserStore:
                 "ConditionExpression": "attribute_exists(pk)",
             }
         }
+
+    def set_passkey_user_handle(self, user_id: str, handle: str) -> bool:
+        """Give the user its passkey user handle, once: False if it has one already (or is gone)."""
+        return self._update(
+            user_id,
+            "SET passkey_user_handle = :handle",
+            "attribute_exists(pk) AND attribute_not_exists(passkey_user_handle)",
+            {":handle": handle},
+        )
 
     def change_password(self, user_id: str, old_hash: str, new_hash: str) -> bool:
         """Replace the password hash if it is still ``old_hash``. False if it changed meanwhile."""

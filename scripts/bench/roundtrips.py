@@ -182,6 +182,8 @@ def journey(b: Bench) -> None:
         )
         m("DELETE /v1/applications/{id}", "session", "DELETE", f"/v1/applications/{app_id}", token=token)
 
+    passkeys(b, token)
+
     status = m("GET /v1/user/2fa", "session", "GET", "/v1/user/2fa", token=token)
     setup = m("POST /v1/user/2fa/setup", "session", "POST", "/v1/user/2fa/setup", token=token)
     if status is not None and setup and "secret" in setup:
@@ -224,6 +226,46 @@ def journey(b: Bench) -> None:
             {"recovery_code": codes["recovery_codes"][0]},
             token=token,
         )
+
+
+def passkeys(b: Bench, token: str) -> None:
+    """Register a passkey (a software authenticator: tests/passkey_authenticator.py) and log in with it."""
+    from chalicelib.services import get_services
+    from tests.passkey_authenticator import SoftwareAuthenticator
+
+    m = b.measure
+    service = get_services().passkeys
+    authenticator = SoftwareAuthenticator(service.origin, service.rp_id)
+    options = m(
+        "POST /v1/user/passkeys/registration/options",
+        "session",
+        "POST",
+        "/v1/user/passkeys/registration/options",
+        token=token,
+    )
+    if not options or "options" not in options:
+        return
+    body = {"challenge_id": options["challenge_id"], "credential": authenticator.create(options["options"])}
+    created = m(
+        "POST /v1/user/passkeys", "session", "POST", "/v1/user/passkeys", body | {"name": "laptop"}, token=token
+    )
+    m("GET /v1/user/passkeys", "session", "GET", "/v1/user/passkeys", token=token)
+    options = m("POST /v1/login/passkey/options", "none", "POST", "/v1/login/passkey/options", {})
+    body = {"challenge_id": options["challenge_id"], "credential": authenticator.get(options["options"])}
+    login = m("POST /v1/login/passkey (no username)", "none", "POST", "/v1/login/passkey", body)
+    options = b.call("POST", "/v1/login/passkey/options", {})[1]
+    body = {"challenge_id": options["challenge_id"], "credential": authenticator.get(options["options"])}
+    m(
+        "POST /v1/login/passkey (device token)",
+        "none",
+        "POST",
+        "/v1/login/passkey",
+        body | {"device_token": login["device_token"]},
+    )
+    if created and "id" in created:
+        path = f"/v1/user/passkeys/{created['id']}"
+        m("PATCH /v1/user/passkeys/{id}", "session", "PATCH", path, {"name": "work laptop"}, token=token)
+        m("DELETE /v1/user/passkeys/{id}", "session", "DELETE", path, token=token)
 
 
 def main() -> None:

@@ -505,3 +505,27 @@ def test_help_and_usage_errors_do_not_load_http_or_tables(cli: Cli, command: lis
         [sys.executable, "-c", probe, *command], capture_output=True, text=True, env=cli.env, timeout=30, check=False
     )
     assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
+
+
+# ---- passkeys ----
+
+
+def test_passkeys_list_and_delete(cli: Cli, clients_server: MailServer) -> None:
+    from tests.clients.test_sdk import add_passkey
+
+    name, token = signed_up(clients_server.url)
+    log_in(cli, name)
+    empty = cli("passkeys", "list")
+    assert empty.code == 0 and "No passkeys" in empty.stdout
+    with Client(clients_server.url, token) as client:
+        laptop = add_passkey(client, clients_server.url, "work laptop")
+    table = cli("passkeys", "list")
+    assert table.code == 0 and laptop.id in table.stdout and "work laptop" in table.stdout
+    listed = cli("passkeys", "list", "--json").json()
+    assert [p["name"] for p in listed["passkeys"]] == ["work laptop"] and listed["next_cursor"] is None
+    deleted = cli("passkeys", "delete", laptop.id)
+    assert deleted.code == 0 and laptop.id in deleted.stdout, deleted.stderr
+    assert cli("passkeys", "list", "--json").json()["passkeys"] == []
+    again = cli("passkeys", "delete", laptop.id)
+    assert again.code == 1 and "PasskeyNotFoundError" in again.stderr
+    assert cli("passkeys", "delete").code == 2  # no id: bad usage

@@ -6,6 +6,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import latchkey
@@ -17,6 +18,7 @@ from tests.clients.conftest import ON_MOTO, MailServer, unique_name
 from tests.clients.stub import Reply, Stub
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import ServerFactory
+from tests.passkey_authenticator import SoftwareAuthenticator
 
 pytestmark = ON_MOTO
 NEW_PASSWORD = "a different long secret"
@@ -65,6 +67,13 @@ OPERATIONS: dict[str, Callable[[Client], object]] = {
     "offboard_collaborator": lambda c: c.offboard_collaborator("NAME"),
     "list_events": lambda c: c.list_events(),
     "list_application_events": lambda c: c.list_application_events("ID"),
+    "passkey_registration_options": lambda c: c.passkey_registration_options(),
+    "register_passkey": lambda c: c.register_passkey("c", {}),
+    "list_passkeys": lambda c: c.list_passkeys(),
+    "rename_passkey": lambda c: c.rename_passkey("ID", "laptop"),
+    "delete_passkey": lambda c: c.delete_passkey("ID"),
+    "passkey_login_options": lambda c: c.passkey_login_options(),
+    "login_with_passkey": lambda c: c.login_with_passkey("c", {}),
 }
 
 
@@ -111,7 +120,7 @@ def test_the_sdk_has_a_method_for_every_operation_of_the_servers_document(
         path = path.split("?")[0].replace("/ID", "/{id}").replace("/NAME", "/{username}")
         assert (method, path) not in sent, (name, sent.get((method, path)))
         sent[(method, path)] = name
-    assert len(sent) == 42  # the contract's operations, each by its own method
+    assert len(sent) == 49  # the contract's operations, each by its own method
     assert served - sent.keys() == set(), "operations of the server without a method in the SDK"
 
 
@@ -507,3 +516,46 @@ def test_a_session_too_old_for_a_recent_route_needs_reauthentication(start_serve
         assert old.value.status == 403
         client.reauthenticate(PASSWORD)
         assert client.create_api_key("ci").key.startswith("lk_")
+
+
+# ---- passkeys ----
+
+
+def add_passkey(client: Client, url: str, name: str = "laptop") -> SoftwareAuthenticator:
+    """Register a software authenticator's passkey for the client's user, as a browser would."""
+    parts = urlsplit(url)  # the dev server's PUBLIC_URL is its own URL
+    authenticator = SoftwareAuthenticator(f"{parts.scheme}://{parts.netloc}", parts.hostname or "")
+    started = client.passkey_registration_options()
+    passkey = client.register_passkey(started["challenge_id"], authenticator.create(started["options"]), name)
+    assert isinstance(passkey, latchkey.Passkey) and passkey.id == authenticator.id and passkey.name == name
+    return authenticator
+
+
+def test_passkeys_register_list_rename_delete_and_log_in(
+    account: tuple[Client, str], clients_server: MailServer
+) -> None:
+    client, _ = account
+    first = add_passkey(client, clients_server.url, "laptop")
+    second = add_passkey(client, clients_server.url, "phone")
+    listed = list(client.iter_passkeys(page_size=1))
+    assert [p.name for p in listed] == ["laptop", "phone"] and listed[0].last_used_at is None
+    assert client.list_passkeys(limit=1).next_cursor
+    assert client.rename_passkey(second.id, "old phone").name == "old phone"
+
+    with Client(clients_server.url, "") as browser:
+        started = browser.passkey_login_options()
+        login = browser.login_with_passkey(started["challenge_id"], first.get(started["options"]))
+        assert isinstance(login, latchkey.Login) and login.two_factor_required is False and login.device_token
+        assert browser.get_user().id == client.get_user().id
+        started = browser.passkey_login_options()
+        with pytest.raises(latchkey.InvalidPasskeyError) as refused:
+            browser.login_with_passkey(started["challenge_id"], first.get(started["options"], forge=True))
+        assert refused.value.status == 401
+        with pytest.raises(latchkey.PasskeyChallengeError):
+            browser.login_with_passkey(started["challenge_id"], first.get(started["options"]))  # spent
+
+    client.delete_passkey(second.id)
+    assert [p.id for p in client.iter_passkeys()] == [first.id]
+    with pytest.raises(latchkey.PasskeyNotFoundError) as missing:
+        client.delete_passkey(second.id)
+    assert isinstance(missing.value, latchkey.NotFoundError) and missing.value.status == 404

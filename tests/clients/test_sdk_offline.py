@@ -187,11 +187,15 @@ def test_every_code_of_the_contract_has_its_class(code: str) -> None:
         "TooManyRequestsError": 429,
         "ServiceUnavailableError": 503,
         "InternalServerError": 500,
+        "PasskeyChallengeError": 400,
+        "InvalidPasskeyError": 401,  # 400 while registering
+        "PasskeyCloneError": 401,
+        "PasskeyNotFoundError": 404,
     }[code]
     error = error_for(status, {"Code": code, "Message": "what happened"}, 7.0)
     assert type(error) is getattr(latchkey, code) and isinstance(error, latchkey.ApiError)
     assert (error.status, error.code, error.message, error.retry_after) == (status, code, "what happened", 7.0)
-    assert len(ERRORS_BY_CODE) == 13
+    assert len(ERRORS_BY_CODE) == 17
 
 
 def test_an_unknown_code_falls_back_to_its_status() -> None:

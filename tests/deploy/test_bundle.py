@@ -19,11 +19,13 @@ from tests.deploy.conftest import Package
 SMOKE = Path(__file__).with_name("bundle_smoke.py")
 MB = 1024 * 1024
 # The bundle ships its bytecode (compiling it at every cold start cost more than unzipping it), which
-# with the second stage's code took it past 1 MB; Lambda's own limit is 50 MB zipped.
-BUNDLE_LIMIT = 2 * MB
+# with the second stage's code took it past 1 MB; passkeys' webauthn brings cryptography (4.8 MB
+# zipped, its Rust core), which took it to 7.3 MB. Lambda's own limit is 50 MB zipped. Nothing of
+# webauthn or cryptography is imported at a cold start (test_cold_start_imports_no_passkey_library).
+BUNDLE_LIMIT = 8 * MB
 
 
-def test_the_bundle_is_under_two_megabytes(dev: Package) -> None:
+def test_the_bundle_is_under_eight_megabytes(dev: Package) -> None:
     assert dev.zip_path.stat().st_size < BUNDLE_LIMIT
 
 

@@ -314,7 +314,24 @@ def bobs_resources(w: World) -> dict[str, dict[str, str]]:
     resources["/v1/user/sessions/"] = {"id": bobs_session}
     # Bob's collaborator is no one on alice's applications: offboarding them is, to her, a 404.
     resources["/v1/collaborators/"] = {"username": "bob"}
+    resources["/v1/user/passkeys/"] = {"id": bobs_passkey(w)}
     return resources
+
+
+def bobs_passkey(w: World) -> str:
+    from tests.passkey_authenticator import SoftwareAuthenticator
+
+    service = w.services.passkeys
+    authenticator = SoftwareAuthenticator(service.origin, service.rp_id)
+    options = w.api.post("/v1/user/passkeys/registration/options", token=w.bob["token"]).body
+    body = {"challenge_id": options["challenge_id"], "credential": authenticator.create(options["options"])}
+    created = w.api.post("/v1/user/passkeys", body, token=w.bob["token"])
+    assert created.status == 201, created.body
+    return authenticator.id
+
+
+# A resource's own Code for a 404, where it has one.
+NOT_FOUND_CODES = {"/v1/user/passkeys/": "PasskeyNotFoundError"}
 
 
 def test_another_users_ids_are_not_found(world: World) -> None:
@@ -328,7 +345,7 @@ def test_another_users_ids_are_not_found(world: World) -> None:
         assert owner is not None, f"{route}: no resource of another user known for its path; add one above"
         reply = call(world.api, route, f"Bearer {world.alice['token']}", concrete(route.path, resources[owner]))
         tried += 1
-        if reply.status != 404 or reply.body.get("Code") != "NotFoundError":
+        if reply.status != 404 or reply.body.get("Code") != NOT_FOUND_CODES.get(owner, "NotFoundError"):
             wrong.append(f"{route}: {reply.status} {reply.body}")
     assert tried and wrong == [], "\n".join(wrong)
     # and bob's things are untouched

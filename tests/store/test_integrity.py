@@ -60,6 +60,7 @@ def test_it_finds_each_kind_of_orphan(settings: Settings, owner: User) -> None:
     put(settings, "applications", {"pk": "NAME#U1#gone", "app_id": "C" * 26, "owner_id": owner.user_id})
     SessionStore(settings).put(Session("s1", "U9", "session", START, START + 60))
     put(settings, "sessions", {"session_id": "s2", "user_id": owner.user_id, "expires_at": START, "expiry_bucket": "x"})
+    put(settings, "passkeys", {"credential_id": "Y3JlZA", "passkey_id": "P1", "user_id": "U9", "name": "laptop"})
     found = rules_found(settings)
     assert set(found) == {
         "username claims without their user",
@@ -69,6 +70,7 @@ def test_it_finds_each_kind_of_orphan(settings: Settings, owner: User) -> None:
         "application name claims without their application",
         "sessions of users who do not exist",
         "sessions outside their expiry bucket",
+        "passkeys of users who do not exist",
     }
     assert found["users without their claims"] == [
         "user U2 has no USERNAME claim for 'bob'",

@@ -73,6 +73,22 @@ export interface Session {
   current: boolean;
 }
 
+export interface Passkey {
+  /** The credential id, base64url. */
+  id: string;
+  name: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+  transports: string[];
+  backed_up: boolean;
+}
+
+/** A challenge and the options for navigator.credentials.create or .get, binary values base64url. */
+export interface PasskeyOptions {
+  challenge_id: string;
+  options: Record<string, unknown>;
+}
+
 export interface TwoFactorStatus {
   enabled: boolean;
   pending: boolean;
@@ -175,6 +191,18 @@ export declare class Client {
   refreshToken(): Promise<Token>;
   reauthenticate(password: string, code?: CodeOrRecoveryCode): Promise<{ authenticated_at: Timestamp }>;
   logout(): Promise<void>;
+  passkeyRegistrationOptions(): Promise<PasskeyOptions>;
+  registerPasskey(challengeId: string, credential: Record<string, unknown>, options?: { name?: string }): Promise<Passkey>;
+  listPasskeys(page?: PageOptions): Promise<Page<"passkeys", Passkey>>;
+  iterPasskeys(options?: IterateOptions): AsyncGenerator<Passkey, void, undefined>;
+  renamePasskey(id: string, name: string): Promise<Passkey>;
+  deletePasskey(id: string): Promise<void>;
+  passkeyLoginOptions(options?: { pendingToken?: string }): Promise<PasskeyOptions>;
+  loginWithPasskey(
+    challengeId: string,
+    credential: Record<string, unknown>,
+    options?: { pendingToken?: string },
+  ): Promise<LoginReply>;
   listSessions(page?: PageOptions): Promise<Page<"sessions", Session>>;
   iterSessions(options?: IterateOptions): AsyncGenerator<Session, void, undefined>;
   revokeSession(id: string): Promise<void>;
@@ -270,6 +298,10 @@ export declare class UnsupportedMediaType extends ApiError {}
 export declare class TooManyRequestsError extends ApiError {}
 export declare class ServiceUnavailableError extends ApiError {}
 export declare class InternalServerError extends ApiError {}
+export declare class PasskeyChallengeError extends BadRequestError {}
+export declare class InvalidPasskeyError extends ApiError {}
+export declare class PasskeyCloneError extends ApiError {}
+export declare class PasskeyNotFoundError extends NotFoundError {}
 
 export declare function errorFor(status: number, body: unknown, retryAfter: number | null, request?: string): ApiError;
 export declare function parseRetryAfter(value: string | null | undefined): number | null;

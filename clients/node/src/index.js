@@ -63,12 +63,17 @@ export class UnsupportedMediaType extends ApiError { static code = "UnsupportedM
 export class TooManyRequestsError extends ApiError { static code = "TooManyRequestsError"; }
 export class ServiceUnavailableError extends ApiError { static code = "ServiceUnavailableError"; }
 export class InternalServerError extends ApiError { static code = "InternalServerError"; }
+export class PasskeyChallengeError extends BadRequestError { static code = "PasskeyChallengeError"; }
+export class InvalidPasskeyError extends ApiError { static code = "InvalidPasskeyError"; }
+export class PasskeyCloneError extends ApiError { static code = "PasskeyCloneError"; }
+export class PasskeyNotFoundError extends NotFoundError { static code = "PasskeyNotFoundError"; }
 
 const ERRORS_BY_CODE = Object.fromEntries(
   [
     BadRequestError, InvalidTotpCodeError, InvalidPasswordError, UnauthorizedError, InvalidCredentialsError,
     ForbiddenError, ReauthenticationRequiredError, NotFoundError, ConflictError, UnsupportedMediaType,
     TooManyRequestsError, ServiceUnavailableError, InternalServerError,
+    PasskeyChallengeError, InvalidPasskeyError, PasskeyCloneError, PasskeyNotFoundError,
   ].map((cls) => [cls.code, cls]),
 );
 const ERRORS_BY_STATUS = {
@@ -191,6 +196,32 @@ export class Client {
   async logout() {
     await this._call("POST", "/v1/user/logout");
     this.token = null;
+  }
+
+  /** Begin registering a passkey: `{challenge_id, options}` for navigator.credentials.create (as JSON). */
+  passkeyRegistrationOptions() { return this._call("POST", "/v1/user/passkeys/registration/options"); }
+  /** Register the browser's attestation (`PublicKeyCredential.toJSON()`) for `challengeId`. */
+  registerPasskey(challengeId, credential, { name } = {}) {
+    const body = { challenge_id: challengeId, credential };
+    if (name != null) body.name = name;
+    return this._call("POST", "/v1/user/passkeys", { body });
+  }
+  listPasskeys(page = {}) { return this._page("/v1/user/passkeys", page); }
+  iterPasskeys(options = {}) { return this._iterate("/v1/user/passkeys", "passkeys", options); }
+  renamePasskey(id, name) { return this._call("PATCH", `/v1/user/passkeys/${segment(id)}`, { body: { name } }); }
+  async deletePasskey(id) { await this._call("DELETE", `/v1/user/passkeys/${segment(id)}`); }
+  /** Begin a passkey login: `{challenge_id, options}` for navigator.credentials.get. */
+  passkeyLoginOptions({ pendingToken } = {}) {
+    return this._call("POST", "/v1/login/passkey/options", { body: pendingToken ? { pending_token: pendingToken } : {}, auth: false });
+  }
+  /** Log in with the browser's assertion for `challengeId`; the client keeps the token, as login does. */
+  async loginWithPasskey(challengeId, credential, { pendingToken } = {}) {
+    const body = { challenge_id: challengeId, credential };
+    if (pendingToken) body.pending_token = pendingToken;
+    if (this.deviceToken) body.device_token = this.deviceToken;
+    const reply = await this._call("POST", "/v1/login/passkey", { body, auth: false });
+    this._keep(reply);
+    return reply;
   }
 
   listSessions(page = {}) { return this._page("/v1/user/sessions", page); }

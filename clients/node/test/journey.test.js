@@ -5,8 +5,10 @@ import { test } from "node:test";
 
 import {
   ApiError, BadRequestError, Client, ConflictError, ForbiddenError, InvalidCredentialsError, InvalidPasswordError,
-  InvalidTotpCodeError, NotFoundError, TooManyRequestsError, UnauthorizedError,
+  InvalidTotpCodeError, NotFoundError, PasskeyChallengeError, PasskeyNotFoundError, TooManyRequestsError,
+  UnauthorizedError,
 } from "../src/index.js";
+import { SoftwareAuthenticator } from "../support/authenticator.js";
 import { PASSWORD, URL, lastMailToken, totp, uniqueName } from "../support/testing.js";
 
 const NEW_PASSWORD = "a different long secret";
@@ -264,4 +266,32 @@ test("events of the account and of an application", async () => {
   await client.addCollaborator(app.id, helper, "developer");
   const log = (await client.listApplicationEvents(app.id)).events.map((e) => e.type);
   assert.deepEqual(log, ["collaborator.added", "application.created"]);
+});
+
+test("passkeys: register, list, rename, log in with no username, delete", async () => {
+  const { client, reply } = await signedUp("nodepk");
+  const authenticator = new SoftwareAuthenticator(URL);
+  const started = await client.passkeyRegistrationOptions();
+  const passkey = await client.registerPasskey(started.challenge_id, authenticator.create(started.options), { name: "laptop" });
+  assert.equal(passkey.id, authenticator.id);
+  assert.deepEqual((await client.listPasskeys()).passkeys.map((p) => p.name), ["laptop"]);
+  assert.equal((await client.renamePasskey(passkey.id, "work laptop")).name, "work laptop");
+  const listed = [];
+  for await (const p of client.iterPasskeys({ pageSize: 1 })) listed.push(p.name);
+  assert.deepEqual(listed, ["work laptop"]);
+
+  const browser = new Client({ url: URL, token: "" });
+  const login = await browser.passkeyLoginOptions();
+  const done = await browser.loginWithPasskey(login.challenge_id, authenticator.get(login.options));
+  assert.equal(done.two_factor_required, false);
+  assert.equal(browser.token, done.token);
+  assert.equal((await browser.getUser()).id, reply.user.id);
+  await assert.rejects(browser.loginWithPasskey(login.challenge_id, authenticator.get(login.options)),
+    (error) => error instanceof PasskeyChallengeError && error.status === 400);
+
+  await client.deletePasskey(passkey.id);
+  assert.deepEqual((await client.listPasskeys()).passkeys, []);
+  await assert.rejects(client.deletePasskey(passkey.id),
+    (error) => error instanceof PasskeyNotFoundError && error instanceof NotFoundError && error.status === 404
+      && error.code === "PasskeyNotFoundError");
 });

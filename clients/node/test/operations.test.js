@@ -54,6 +54,13 @@ const OPERATIONS = {
   offboardCollaborator: (c) => c.offboardCollaborator("NAME"),
   listEvents: (c) => c.listEvents(),
   listApplicationEvents: (c) => c.listApplicationEvents("ID"),
+  passkeyRegistrationOptions: (c) => c.passkeyRegistrationOptions(),
+  registerPasskey: (c) => c.registerPasskey("c", {}),
+  listPasskeys: (c) => c.listPasskeys(),
+  renamePasskey: (c) => c.renamePasskey("ID", "laptop"),
+  deletePasskey: (c) => c.deletePasskey("ID"),
+  passkeyLoginOptions: (c) => c.passkeyLoginOptions(),
+  loginWithPasskey: (c) => c.loginWithPasskey("c", {}),
 };
 
 test("a method for every operation of the server's document", async () => {
@@ -81,7 +88,7 @@ test("a method for every operation of the server's document", async () => {
     stub.closeAllConnections();
     await new Promise((resolve) => stub.close(resolve));
   }
-  assert.equal(sent.size, 42);
+  assert.equal(sent.size, 49);
   const document = await (await fetch(`${URL}/v1/openapi.json`)).json();
   const served = Object.entries(document.paths)
     .filter(([path]) => path.startsWith("/v1/"))

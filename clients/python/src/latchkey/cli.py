@@ -638,6 +638,53 @@ def two_factor_status(state: State, as_json: bool) -> None:
         click.echo(f"Two-factor authentication is off{pending}.")
 
 
+# ---- passkeys ----
+
+
+@cli.group("passkeys", context_settings=CONTEXT)
+def passkeys() -> None:
+    """List and delete your passkeys (add them, and sign in with them, in the dashboard: a terminal cannot hold one)."""
+
+
+@passkeys.command("list", context_settings=CONTEXT)
+@json_option
+@pass_state
+def list_passkeys(state: State, as_json: bool) -> None:
+    """List your passkeys, oldest first."""
+    found = collect(state.client().iter_passkeys())
+    if as_json:
+        print_json(raw_list("passkeys", found))
+        return
+    print_table(
+        ["ID", "NAME", "CREATED", "LAST USED", "SYNCED", "TRANSPORTS"],
+        (
+            [
+                p.id,
+                p.name,
+                At(p.created_at),
+                At(p.last_used_at, "-"),
+                "yes" if p.backed_up else "no",
+                ",".join(p.transports),
+            ]
+            for p in found
+        ),
+        empty="No passkeys. Add one in the dashboard: Account, Passkeys.",
+    )
+
+
+@passkeys.command("delete", context_settings=CONTEXT)
+@click.argument("passkey_id", metavar="ID")
+@json_option
+@pass_state
+def delete_passkey(state: State, passkey_id: str, as_json: bool) -> None:
+    """Delete one of your passkeys by id (`latchkey passkeys list` shows them): it signs in no more."""
+    state.client().delete_passkey(passkey_id)
+    if as_json:
+        print_json({"deleted": passkey_id})
+        return
+    click.echo(f"Deleted passkey {clean(passkey_id)}.")
+
+
 # ---- applications ----
 
 

@@ -37,6 +37,7 @@ from latchkey.models import (
     NewApiKey,
     OrganizationCollaborator,
     Page,
+    Passkey,
     Scope,
     Session,
     SharedCollaborator,
@@ -204,6 +205,60 @@ class Client:
     def revoke_other_sessions(self) -> int:
         """End every session of the user but this one; returns how many ended."""
         return int(self._call("POST", "/v1/user/sessions/revoke-others")["revoked"])
+
+    # ---- passkeys (added and used in a browser: a terminal cannot hold one) ----
+
+    def passkey_registration_options(self) -> dict[str, Any]:
+        """Begin registering a passkey (recent authentication): ``{"challenge_id", "options"}``, the
+        options being what a browser's ``navigator.credentials.create`` takes, as JSON."""
+        return dict(self._call("POST", "/v1/user/passkeys/registration/options"))
+
+    def register_passkey(self, challenge_id: str, credential: dict[str, Any], name: str | None = None) -> Passkey:
+        """Register the browser's attestation (``PublicKeyCredential.toJSON()``) for ``challenge_id``.
+        Raises PasskeyChallengeError, InvalidPasskeyError, ConflictError."""
+        body: dict[str, Any] = {"challenge_id": challenge_id, "credential": credential}
+        if name is not None:
+            body["name"] = name
+        return Passkey.from_json(self._call("POST", "/v1/user/passkeys", body))
+
+    def passkey_login_options(self, *, pending_token: str | None = None) -> dict[str, Any]:
+        """Begin a passkey login: ``{"challenge_id", "options"}`` for ``navigator.credentials.get``
+        (with a pending token from ``login``: for that user's passkeys)."""
+        body = {"pending_token": pending_token} if pending_token else {}
+        return dict(self._call("POST", "/v1/login/passkey/options", body, auth=False))
+
+    def login_with_passkey(
+        self, challenge_id: str, credential: dict[str, Any], *, pending_token: str | None = None
+    ) -> Login:
+        """Log in with the browser's assertion for ``challenge_id``; the client keeps the token, as
+        ``login`` does. Raises PasskeyChallengeError, InvalidPasskeyError, PasskeyCloneError,
+        TooManyRequestsError."""
+        body: dict[str, Any] = {"challenge_id": challenge_id, "credential": credential}
+        if pending_token:
+            body["pending_token"] = pending_token
+        if self.device_token:
+            body["device_token"] = self.device_token
+        result = Login.from_json(self._call("POST", "/v1/login/passkey", body, auth=False))
+        self.token = result.token
+        self.device_token = result.device_token or self.device_token
+        return result
+
+    def list_passkeys(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Passkey]:
+        """One page of the user's passkeys, oldest first."""
+        return self._page("/v1/user/passkeys", "passkeys", Passkey.from_json, limit, cursor)
+
+    def iter_passkeys(self, *, page_size: int | None = None) -> Iterator[Passkey]:
+        """Every passkey of the user, oldest first, following ``next_cursor``."""
+        return self._iterate("/v1/user/passkeys", "passkeys", Passkey.from_json, page_size)
+
+    def rename_passkey(self, passkey_id: str, name: str) -> Passkey:
+        """Rename one of the user's passkeys. Raises PasskeyNotFoundError for anyone else's."""
+        return Passkey.from_json(self._call("PATCH", f"/v1/user/passkeys/{_segment(passkey_id)}", {"name": name}))
+
+    def delete_passkey(self, passkey_id: str) -> None:
+        """Delete one of the user's passkeys (needs a recent authentication: ReauthenticationRequiredError
+        otherwise). Raises PasskeyNotFoundError for someone else's or an unknown id."""
+        self._call("DELETE", f"/v1/user/passkeys/{_segment(passkey_id)}")
 
     # ---- the current user, password, email, the account ----
 

@@ -124,6 +124,30 @@ class ServiceUnavailableError(ApiError):
     code = "ServiceUnavailableError"
 
 
+class PasskeyChallengeError(BadRequestError):
+    """400: a passkey challenge that is unknown, expired, already used, or another session's."""
+
+    code = "PasskeyChallengeError"
+
+
+class InvalidPasskeyError(ApiError):
+    """400 (registering) or 401 (logging in): the passkey's response did not verify."""
+
+    code = "InvalidPasskeyError"
+
+
+class PasskeyCloneError(ApiError):
+    """401: the passkey's signature counter went backwards (a copy may exist); refused and logged."""
+
+    code = "PasskeyCloneError"
+
+
+class PasskeyNotFoundError(NotFoundError):
+    """404: no passkey of yours has that id."""
+
+    code = "PasskeyNotFoundError"
+
+
 class InternalServerError(ApiError):
     """500: never expected (a bug of the server)."""
 
@@ -148,6 +172,10 @@ ERRORS_BY_CODE: dict[str, type[ApiError]] = {
         TooManyRequestsError,
         ServiceUnavailableError,
         InternalServerError,
+        PasskeyChallengeError,
+        InvalidPasskeyError,
+        PasskeyCloneError,
+        PasskeyNotFoundError,
     )
 }
 

@@ -206,6 +206,31 @@ class Session:
 
 
 @dataclass(frozen=True)
+class Passkey:
+    """A passkey (WebAuthn credential) of the user: ``id`` is its credential id, base64url."""
+
+    id: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    transports: tuple[str, ...] = ()
+    backed_up: bool = False
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Passkey:
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            created_at=_time(data, "created_at"),
+            last_used_at=parse_time(data.get("last_used_at")),
+            transports=tuple(data.get("transports") or ()),
+            backed_up=bool(data.get("backed_up", False)),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
 class EmailVerification:
     email: str
     email_verified: bool
