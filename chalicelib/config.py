@@ -31,6 +31,9 @@ class Settings:
     reauth_max_age_seconds: int = 3600
     event_retention_days: int = 90
     password_resets_per_address_per_hour: int = 100
+    # Wrong user codes of the device login (services/device_login.py) per 10 minutes.
+    device_code_guesses_per_address: int = 20
+    device_code_guesses_global: int = 1000
     mail_dir: str = ".cache/mail"
     public_url: str = "http://127.0.0.1:8000"
     email_from: str = ""
@@ -72,6 +75,10 @@ class Settings:
             password_resets_per_address_per_hour=number(
                 "PASSWORD_RESETS_PER_ADDRESS_PER_HOUR", defaults.password_resets_per_address_per_hour
             ),
+            device_code_guesses_per_address=number(
+                "DEVICE_CODE_GUESSES_PER_ADDRESS", defaults.device_code_guesses_per_address
+            ),
+            device_code_guesses_global=number("DEVICE_CODE_GUESSES_GLOBAL", defaults.device_code_guesses_global),
             mail_dir=env.get("MAIL_DIR") or defaults.mail_dir,
             public_url=(env.get("PUBLIC_URL") or defaults.public_url).rstrip("/"),
             email_from=env.get("EMAIL_FROM", ""),

@@ -92,6 +92,30 @@ class PasskeyNotFoundError(ApiError):
     status = 404
 
 
+class DeviceFlowError(ApiError):
+    """A device token request (RFC 8628 section 3.5) that gets no token yet or ever: the Code is the
+    RFC's error word (``authorization_pending``, ``slow_down``, ``access_denied``,
+    ``expired_token``, or RFC 6749's ``invalid_grant`` for a device code unknown or used already)."""
+
+    status = 400
+    ERRORS = ("authorization_pending", "slow_down", "access_denied", "expired_token", "invalid_grant")
+
+    def __init__(self, error: str, message: str) -> None:
+        assert error in self.ERRORS
+        super().__init__(message)
+        self.error = error
+
+    @property
+    def code(self) -> str:
+        return self.error
+
+
+class DeviceCodeNotFoundError(ApiError):
+    """A user code that names no pending device login (unknown, expired, or decided already)."""
+
+    status = 404
+
+
 class TooManyRequestsError(ApiError):
     status = 429
 

@@ -166,6 +166,27 @@ SCHEMAS["PasskeyOptions"] = obj(
         },
     }
 )
+SCHEMAS["DeviceAuthorization"] = obj(
+    {
+        "device_code": {"type": "string", "description": "The client's secret: poll POST /v1/device/token with it."},
+        "user_code": {"type": "string", "pattern": "^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$"},
+        "verification_uri": {"type": "string"},
+        "verification_uri_complete": {"type": "string"},
+        "expires_in": {"type": "integer", "const": 600},
+        "interval": {"type": "integer", "const": 5},
+    }
+)
+SCHEMAS["DeviceRequest"] = obj(
+    {
+        "user_code": {"type": "string"},
+        "client_name": {"type": "string"},
+        "address": {"type": ["string", "null"]},
+        "user_agent": {"type": ["string", "null"]},
+        "requested_at": TIMESTAMP,
+        "expires_at": TIMESTAMP,
+    }
+)
+SCHEMAS["DeviceDecision"] = obj(SCHEMAS["DeviceRequest"]["properties"] | {"status": {"enum": ["approved", "denied"]}})
 SCHEMAS["ApiKeyCreated"] = obj(SCHEMAS["ApiKey"]["properties"] | {"key": {"type": "string", "pattern": "^lk_"}})
 
 _ERROR_TEXT = {
@@ -338,6 +359,16 @@ REPLIES: dict[str, dict[str, Any]] = {
     "delete_passkey": ok(None, 204, "Deleted: it signs in no more."),
     "passkey_login_options": ok(ref("PasskeyOptions")),
     "passkey_login": ok(ref("LoginReply"), description="A full session token and a device token."),
+    "device_code": ok(ref("DeviceAuthorization"), description="RFC 8628 section 3.2's device authorization response."),
+    "device_token": ok(
+        ref("LoginReply"),
+        description="Approved: a full session token and a device token, once. Until then a 400 whose Code is "
+        "RFC 8628's error: authorization_pending, slow_down (the interval grew by 5 s), access_denied, "
+        "expired_token, or invalid_grant (unknown or used device code).",
+    ),
+    "device_lookup": ok(ref("DeviceRequest")),
+    "device_approve": ok(ref("DeviceDecision")),
+    "device_deny": ok(ref("DeviceDecision")),
     "create_application": ok(ref("Application"), 201),
     "list_applications": ok(listing("applications", "Application"), description="Owned and shared alike."),
     "get_application": ok(ref("Application")),

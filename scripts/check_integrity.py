@@ -92,13 +92,16 @@ def _users_without_claims(s: Snapshot) -> Iterator[str]:
                 yield f"user {user_id} has no {kind} claim for {user.get(field_name)!r}"
 
 
-def _of_missing_users(table: str, what: str) -> Callable[[Snapshot], Iterator[str]]:
+def _of_missing_users(table: str, what: str, optional: bool = False) -> Callable[[Snapshot], Iterator[str]]:
     """Records of users who do not exist, but for those of a deletion in progress: its tombstone
-    says the purge will remove them (a tombstone left too long is a finding of its own)."""
+    says the purge will remove them (a tombstone left too long is a finding of its own). With
+    ``optional``, records without a user (a device login nobody has decided) are no finding."""
 
     def check(s: Snapshot) -> Iterator[str]:
         users, deleting = s.users(), s.deleting()
         for item in s.of(table):
+            if optional and "user_id" not in item:
+                continue
             if item.get("user_id") not in users and item.get("user_id") not in deleting:
                 yield f"{what} of user {item.get('user_id')}, who does not exist: {_key_of(table, item)}"
 
@@ -183,6 +186,11 @@ RULES: list[Rule] = [
     Rule("tokens of users who do not exist", ("users", "tokens"), _of_missing_users("tokens", "token")),
     Rule("account deletions the purge has not finished", ("users",), _unfinished_deletions),
     Rule("passkeys of users who do not exist", ("users", "passkeys"), _of_missing_users("passkeys", "passkey")),
+    Rule(
+        "device logins decided by users who do not exist",
+        ("users", "device_codes"),
+        _of_missing_users("device_codes", "device login", optional=True),
+    ),
     Rule("applications without exactly one owner grant", ("applications", "grants"), _owner_grants),
     Rule("application name claims without their application", ("applications",), _name_claims_without_applications),
     Rule("applications without their name claim", ("applications",), _applications_without_name_claims),

@@ -198,6 +198,10 @@ export const api = {
   renamePasskey: (id, name) => call("PATCH", `v1/user/passkeys/${seg(id)}`, { body: { name } }),
   deletePasskey: (id) => call("DELETE", `v1/user/passkeys/${seg(id)}`),
 
+  deviceLookup: (userCode) => call("POST", "v1/device/lookup", { body: { user_code: userCode } }),
+  deviceApprove: (userCode) => call("POST", "v1/device/approve", { body: { user_code: userCode } }),
+  deviceDeny: (userCode) => call("POST", "v1/device/deny", { body: { user_code: userCode } }),
+
   twoFactor: () => call("GET", "v1/user/2fa"),
   twoFactorSetup: () => call("POST", "v1/user/2fa/setup"),
   twoFactorEnable: (code) => call("POST", "v1/user/2fa/enable", { body: { code } }),

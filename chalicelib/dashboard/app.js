@@ -1,5 +1,6 @@
 // The dashboard's entry point: views chosen by the URL's hash (#/login, #/signup,
-// #/preferences/<tab>), the account bar, and the Details tab.
+// #/preferences/<tab>, and #device for a device login's approval), the account bar, and the
+// Details tab.
 
 import { api, devices, session, whenSessionEnds } from "./api.js";
 import { $, setText, formatDate, showError } from "./ui.js";
@@ -12,8 +13,9 @@ import * as reauth from "./reauth.js";
 import * as people from "./people.js";
 import * as events from "./events.js";
 import * as account from "./account.js";
+import * as device from "./device.js";
 
-const VIEWS = ["login", "totp", "signup", "forgot", "reset", "verify", "preferences"];
+const VIEWS = ["login", "totp", "signup", "forgot", "reset", "verify", "preferences", "device"];
 const TITLES = {
   login: "Log in",
   totp: "Two-factor authentication",
@@ -21,7 +23,10 @@ const TITLES = {
   forgot: "Forgot password",
   reset: "New password",
   verify: "Email address",
+  device: "Approve a device",
 };
+// A device login's link opened while signed out: shown again after the login.
+const AFTER_LOGIN = "latchkey.afterLogin";
 const ACCOUNT_VIEWS = ["forgot", "reset", "verify"];
 
 const details = {
@@ -90,9 +95,16 @@ function route() {
     logOut("Your session has ended. Log in again.");
     return;
   }
+  const signedIn = Boolean(session.get());
+  if (location.hash === "#device" || location.hash.startsWith("#device?")) {
+    if (signedIn) return showDeviceView();
+    sessionStorage.setItem(AFTER_LOGIN, location.hash);
+    notify("Log in to approve the device.");
+    history.replaceState(null, "", "#/login");
+    return showAuthView("login");
+  }
   const hash = location.hash.startsWith("#/") ? location.hash.slice(2) : "";
   const [view, tab] = hash.split("/");
-  const signedIn = Boolean(session.get());
   if (view === "preferences" && signedIn) return showPreferences(TABS[tab] ? tab : "details");
   if (view === "signup" && !signedIn) return showAuthView("signup");
   if (view === "login" && !signedIn) return showAuthView("login");
@@ -112,6 +124,14 @@ function showAuthView(view) {
   if (view === "totp") $("#totp-code").focus();
   else if (view === "reset") $("#reset-password").focus();
   else focusHeading(view);
+}
+
+function showDeviceView() {
+  showView("device");
+  document.title = `${TITLES.device} · Latchkey`;
+  device.prepare(location.hash);
+  if (!$("#device-code").value) return;
+  focusHeading("device");
 }
 
 function showPreferences(name) {
@@ -161,12 +181,15 @@ export async function signedIn(reply, user = null, typedLogin = null) {
   session.save(reply.token, reply.expires_at, known.username);
   devices.save([typedLogin, known.username, known.email], reply.device_token);
   notify(null);
-  go("#/preferences/details");
+  const next = sessionStorage.getItem(AFTER_LOGIN);
+  sessionStorage.removeItem(AFTER_LOGIN);
+  go(next ?? "#/preferences/details");
 }
 
 export function logOut(message) {
   session.clear();
   for (const tab of Object.values(TABS)) tab.reset();
+  device.reset();
   setText("#whoami", "");
   notify(message);
   go("#/login");
@@ -184,6 +207,7 @@ function start() {
   tokens.init();
   twoFactor.init();
   passkeys.init();
+  device.init();
   applications.init();
   people.init();
   events.init();

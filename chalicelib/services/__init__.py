@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from chalicelib.services.applications import ApplicationService
     from chalicelib.services.auth import AuthService
     from chalicelib.services.deletion import AccountDeletion
+    from chalicelib.services.device_login import DeviceLoginService
     from chalicelib.services.devices import DeviceTokens
     from chalicelib.services.email import EmailService
     from chalicelib.services.events import EventLog
@@ -133,6 +134,13 @@ class Services:
         from chalicelib.services.passkeys import PasskeyService
 
         return PasskeyService(self.settings, self.clock, self.sessions, self.throttle, self.events)
+
+    @cached_property
+    def device_login(self) -> DeviceLoginService:
+        """The CLI's login through the browser (RFC 8628)."""
+        from chalicelib.services.device_login import DeviceLoginService
+
+        return DeviceLoginService(self.settings, self.clock, self.sessions, self.events, self._finish_deletion)
 
     # The life of an account: mail, email verification and change, passwords, deletion.
     @cached_property

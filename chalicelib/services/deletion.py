@@ -6,7 +6,8 @@ username and the email, and writes the account's tombstone (``DELETED#<id>``, du
 users table's expiry index). From its commit on the name and the address are free, and no
 credential of the user works: sessions and API keys are checked against the user item. Then the
 rest goes, each step safe to repeat: sessions, API keys, tokens (device and mailed), grants on
-others' applications, counters, passkeys, the security log, and the tombstone last. A request that dies
+others' applications, counters, passkeys, the device logins it decided, the security log, and the
+tombstone last. A request that dies
 after the transaction leaves records of a user who no longer exists, which nothing can use, and the
 tombstone: the next purge (hourly) finds it and runs the same clean-up, then deletes it; so does a
 request that meets a leftover session or API key (``finish``), before it is refused.
@@ -36,6 +37,7 @@ from chalicelib.services.throttle import HeldSessionLimit
 from chalicelib.store import dynamo
 from chalicelib.store.api_keys import ApiKeyStore
 from chalicelib.store.applications import Application, ApplicationChangedError, ApplicationStore
+from chalicelib.store.device_codes import DeviceCodeStore
 from chalicelib.store.events import user_stream
 from chalicelib.store.grants import Grant, GrantMissingError, GrantStore
 from chalicelib.store.passkeys import PasskeyStore
@@ -70,6 +72,7 @@ class AccountDeletion:
         self.tokens = TokenStore(settings)
         self.counters = ThrottleStore(settings)
         self.passkeys = PasskeyStore(settings)
+        self.device_codes = DeviceCodeStore(settings)
         self.sessions = sessions
         self.held_session = held_session
         self._two_factor = two_factor
@@ -155,6 +158,7 @@ class AccountDeletion:
             ]
         )
         removed += self.passkeys.delete_of_user(user_id)
+        removed += self.device_codes.delete_many(self.device_codes.decided_by(user_id))
         # Last, so that a clean-up dying before it leaves the log of what was deleted.
         return removed + self.events.store.delete_stream(user_stream(user_id))
 

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from chalicelib.services.applications import Access, Grant, Person
     from chalicelib.services.events import Event
     from chalicelib.services.sessions import IssuedToken
+    from chalicelib.store.device_codes import UserCode
     from chalicelib.store.passkeys import Passkey
     from chalicelib.store.sessions import Session
     from chalicelib.store.users import User
@@ -127,4 +128,16 @@ def passkey_view(passkey: Passkey) -> dict[str, Any]:
         "last_used_at": timestamp(passkey.last_used_at),
         "transports": list(passkey.transports),
         "backed_up": passkey.backed_up,
+    }
+
+
+def device_request_view(code: UserCode, user_code: str) -> dict[str, Any]:
+    """A pending device login as its approval page shows it: who asked, from where and when."""
+    return {
+        "user_code": user_code,
+        "client_name": code.client_name,
+        "address": code.address,
+        "user_agent": code.user_agent,
+        "requested_at": timestamp(code.created_at),
+        "expires_at": timestamp(code.expires_at),
     }

@@ -125,6 +125,17 @@ PASSKEY_CHALLENGES = Table(
     "passkey_challenges", Attr("challenge_hash"), indexes=(_EXPIRY,), ttl_attribute="expires_at", expiry_shards=64
 )
 
+# RFC 8628 device authorization requests and their user codes (store/device_codes.py), keyed by
+# the SHA-256 of each code; they live 10 minutes. ``by_user`` (sparse: decided requests only) finds
+# the requests an account approved or denied, for its deletion. Human pace: 8 shards.
+DEVICE_CODES = Table(
+    "device_codes",
+    Attr("code_hash"),
+    indexes=(Index("by_user", Attr("user_id"), projection="KEYS_ONLY"), _EXPIRY),
+    ttl_attribute="expires_at",
+    expiry_shards=8,
+)
+
 TABLES: tuple[Table, ...] = (
     USERS,
     SESSIONS,
@@ -136,6 +147,7 @@ TABLES: tuple[Table, ...] = (
     EVENTS,
     PASSKEYS,
     PASSKEY_CHALLENGES,
+    DEVICE_CODES,
 )
 
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _MAKE_CONTROLLING_TERMINAL = "; ".join(
@@ -43,12 +44,15 @@ class Screen:
 def run_in_terminal(
     argv: list[str],
     env: dict[str, str],
-    answers: list[tuple[str, str]],
+    answers: list[tuple[str, str | Callable[[str], str | None]]],
     timeout: float = 60,
     columns: int = 80,
     rows: int = 24,
 ) -> Screen:
-    """Run ``argv``; each time the screen shows an answer's prompt (in order), type the answer and Enter."""
+    """Run ``argv``; each time the screen shows an answer's prompt (in order), type the answer and Enter.
+
+    An answer may be a function of the screen so far: it acts meanwhile (approves a login in a
+    browser, say) and returns what to type, or None to type nothing."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     process = subprocess.Popen(
@@ -72,7 +76,10 @@ def run_in_terminal(
                 at = seen.find(prompt, searched_from)
                 if at >= 0:
                     searched_from = at + len(prompt)
-                    os.write(master, pending.pop(0)[1].encode() + b"\n")
+                    answer = pending.pop(0)[1]
+                    typed = answer(seen.decode(errors="replace")) if callable(answer) else answer
+                    if typed is not None:
+                        os.write(master, typed.encode() + b"\n")
                     continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:

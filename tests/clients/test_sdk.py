@@ -74,6 +74,11 @@ OPERATIONS: dict[str, Callable[[Client], object]] = {
     "delete_passkey": lambda c: c.delete_passkey("ID"),
     "passkey_login_options": lambda c: c.passkey_login_options(),
     "login_with_passkey": lambda c: c.login_with_passkey("c", {}),
+    "start_device_login": lambda c: c.start_device_login("ci"),
+    "poll_device_login": lambda c: c.poll_device_login(latchkey.DeviceLogin("d", "C", "u", "u", 600, 5), wait=False),
+    "device_login_request": lambda c: c.device_login_request("BCDF-GHJK"),
+    "approve_device_login": lambda c: c.approve_device_login("BCDF-GHJK"),
+    "deny_device_login": lambda c: c.deny_device_login("BCDF-GHJK"),
 }
 
 
@@ -120,7 +125,7 @@ def test_the_sdk_has_a_method_for_every_operation_of_the_servers_document(
         path = path.split("?")[0].replace("/ID", "/{id}").replace("/NAME", "/{username}")
         assert (method, path) not in sent, (name, sent.get((method, path)))
         sent[(method, path)] = name
-    assert len(sent) == 49  # the contract's operations, each by its own method
+    assert len(sent) == 54  # the contract's operations, each by its own method
     assert served - sent.keys() == set(), "operations of the server without a method in the SDK"
 
 
@@ -559,3 +564,35 @@ def test_passkeys_register_list_rename_delete_and_log_in(
     with pytest.raises(latchkey.PasskeyNotFoundError) as missing:
         client.delete_passkey(second.id)
     assert isinstance(missing.value, latchkey.NotFoundError) and missing.value.status == 404
+
+
+# ---- device login ----
+
+
+def test_device_login_polls_until_approved_and_stops_at_a_denial(clients_server: MailServer) -> None:
+    name = unique_name("sdkdev")
+    slept: list[float] = []
+    with Client(clients_server.url, "") as browser, Client(clients_server.url, "", sleep=slept.append) as terminal:
+        browser.signup(name, f"{name}@example.com", PASSWORD)
+        started = terminal.start_device_login("sdk test")
+        assert isinstance(started, latchkey.DeviceLogin) and started.interval == 5 and started.expires_in == 600
+        assert "device_code" not in repr(started)  # the client's secret stays out of logs
+        assert terminal.poll_device_login(started, wait=False) is None
+        with pytest.raises(latchkey.SlowDownError):  # polled again at once
+            terminal.poll_device_login(started, wait=False)
+        shown = browser.device_login_request(started.user_code.replace("-", " ").lower())
+        assert isinstance(shown, latchkey.DeviceRequest) and shown.client_name == "sdk test"
+        assert browser.approve_device_login(started.user_code).status == "approved"
+        done = terminal.poll_device_login(started)
+        assert done is not None and terminal.token == done.token and terminal.device_token
+        assert slept == [5] and terminal.get_user().username == name
+        with pytest.raises(latchkey.InvalidGrantError) as used:
+            terminal.poll_device_login(started)
+        assert used.value.status == 400 and used.value.code == "invalid_grant"
+
+        denied = terminal.start_device_login("sdk test")
+        browser.deny_device_login(denied.user_code)
+        with pytest.raises(latchkey.AccessDeniedError):
+            terminal.poll_device_login(denied)
+        with pytest.raises(latchkey.DeviceCodeNotFoundError):
+            browser.approve_device_login(denied.user_code)

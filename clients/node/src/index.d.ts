@@ -31,6 +31,27 @@ export interface LoginReply extends Token {
   device_token?: string;
 }
 
+/** A device login begun (RFC 8628 section 3.2). */
+export interface DeviceLogin {
+  device_code: string;
+  user_code: string;
+  verification_uri: string;
+  verification_uri_complete: string;
+  expires_in: number;
+  interval: number;
+}
+
+/** A pending device login as its approval shows it (with `status` after a decision). */
+export interface DeviceRequest {
+  user_code: string;
+  client_name: string;
+  address: string | null;
+  user_agent: string | null;
+  requested_at: Timestamp;
+  expires_at: Timestamp;
+  status?: "approved" | "denied";
+}
+
 export interface SignupReply extends Token {
   user: User;
   device_token?: string;
@@ -203,6 +224,12 @@ export declare class Client {
     credential: Record<string, unknown>,
     options?: { pendingToken?: string },
   ): Promise<LoginReply>;
+  startDeviceLogin(clientName: string): Promise<DeviceLogin>;
+  pollDeviceLogin(started: DeviceLogin, options?: { wait?: true }): Promise<LoginReply>;
+  pollDeviceLogin(started: DeviceLogin, options: { wait: false }): Promise<LoginReply | null>;
+  deviceLoginRequest(userCode: string): Promise<DeviceRequest>;
+  approveDeviceLogin(userCode: string): Promise<DeviceRequest>;
+  denyDeviceLogin(userCode: string): Promise<DeviceRequest>;
   listSessions(page?: PageOptions): Promise<Page<"sessions", Session>>;
   iterSessions(options?: IterateOptions): AsyncGenerator<Session, void, undefined>;
   revokeSession(id: string): Promise<void>;
@@ -302,6 +329,13 @@ export declare class PasskeyChallengeError extends BadRequestError {}
 export declare class InvalidPasskeyError extends ApiError {}
 export declare class PasskeyCloneError extends ApiError {}
 export declare class PasskeyNotFoundError extends NotFoundError {}
+export declare class DeviceLoginError extends BadRequestError {}
+export declare class AuthorizationPendingError extends DeviceLoginError {}
+export declare class SlowDownError extends DeviceLoginError {}
+export declare class AccessDeniedError extends DeviceLoginError {}
+export declare class ExpiredTokenError extends DeviceLoginError {}
+export declare class InvalidGrantError extends DeviceLoginError {}
+export declare class DeviceCodeNotFoundError extends NotFoundError {}
 
 export declare function errorFor(status: number, body: unknown, retryAfter: number | null, request?: string): ApiError;
 export declare function parseRetryAfter(value: string | null | undefined): number | null;

@@ -67,6 +67,14 @@ export class PasskeyChallengeError extends BadRequestError { static code = "Pass
 export class InvalidPasskeyError extends ApiError { static code = "InvalidPasskeyError"; }
 export class PasskeyCloneError extends ApiError { static code = "PasskeyCloneError"; }
 export class PasskeyNotFoundError extends NotFoundError { static code = "PasskeyNotFoundError"; }
+// Polling a device login (RFC 8628 section 3.5): the Code is the RFC's error word.
+export class DeviceLoginError extends BadRequestError { static code = "DeviceLoginError"; }
+export class AuthorizationPendingError extends DeviceLoginError { static code = "authorization_pending"; }
+export class SlowDownError extends DeviceLoginError { static code = "slow_down"; }
+export class AccessDeniedError extends DeviceLoginError { static code = "access_denied"; }
+export class ExpiredTokenError extends DeviceLoginError { static code = "expired_token"; }
+export class InvalidGrantError extends DeviceLoginError { static code = "invalid_grant"; }
+export class DeviceCodeNotFoundError extends NotFoundError { static code = "DeviceCodeNotFoundError"; }
 
 const ERRORS_BY_CODE = Object.fromEntries(
   [
@@ -74,6 +82,8 @@ const ERRORS_BY_CODE = Object.fromEntries(
     ForbiddenError, ReauthenticationRequiredError, NotFoundError, ConflictError, UnsupportedMediaType,
     TooManyRequestsError, ServiceUnavailableError, InternalServerError,
     PasskeyChallengeError, InvalidPasskeyError, PasskeyCloneError, PasskeyNotFoundError,
+    AuthorizationPendingError, SlowDownError, AccessDeniedError, ExpiredTokenError, InvalidGrantError,
+    DeviceCodeNotFoundError,
   ].map((cls) => [cls.code, cls]),
 );
 const ERRORS_BY_STATUS = {
@@ -223,6 +233,44 @@ export class Client {
     this._keep(reply);
     return reply;
   }
+
+  // ---- device login (RFC 8628): a terminal logs in through the browser ----
+
+  /**
+   * Begin a device login for `clientName` (what the approval page shows): `{device_code, user_code,
+   * verification_uri, verification_uri_complete, expires_in, interval}`. Show the code and the link.
+   */
+  startDeviceLogin(clientName) {
+    return this._call("POST", "/v1/device/code", { body: { client_name: clientName }, auth: false });
+  }
+  /**
+   * Wait for the approval of `started` (startDeviceLogin's reply), polling every `interval` seconds
+   * (5 more after each slow_down), and resolve to the login's reply; the client keeps its tokens,
+   * as login does. With `{ wait: false }`, poll once: null while pending. Rejects with
+   * AccessDeniedError, ExpiredTokenError or InvalidGrantError.
+   */
+  async pollDeviceLogin(started, { wait = true } = {}) {
+    let interval = started.interval;
+    for (;;) {
+      if (wait) await this._sleep(interval * 1000);
+      try {
+        const reply = await this._call("POST", "/v1/device/token", { body: { device_code: started.device_code }, auth: false });
+        this._keep(reply);
+        return reply;
+      } catch (error) {
+        if (error instanceof AuthorizationPendingError && wait) continue;
+        if (error instanceof AuthorizationPendingError) return null;
+        if (!(error instanceof SlowDownError) || !wait) throw error;
+        interval += 5;
+      }
+    }
+  }
+  /** The pending device login of a user code: `{user_code, client_name, address, user_agent, requested_at, expires_at}`. */
+  deviceLoginRequest(userCode) { return this._call("POST", "/v1/device/lookup", { body: { user_code: userCode } }); }
+  /** Approve a device login (recent authentication): its next poll gets a session of yours. */
+  approveDeviceLogin(userCode) { return this._call("POST", "/v1/device/approve", { body: { user_code: userCode } }); }
+  /** Deny a device login: its next poll gets access_denied. */
+  denyDeviceLogin(userCode) { return this._call("POST", "/v1/device/deny", { body: { user_code: userCode } }); }
 
   listSessions(page = {}) { return this._page("/v1/user/sessions", page); }
   iterSessions(options = {}) { return this._iterate("/v1/user/sessions", "sessions", options); }

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  ApiError, BadRequestError, Client, ConflictError, ForbiddenError, InvalidCredentialsError, InvalidPasswordError,
+  AccessDeniedError, ApiError, BadRequestError, DeviceCodeNotFoundError, InvalidGrantError, Client, ConflictError, ForbiddenError, InvalidCredentialsError, InvalidPasswordError,
   InvalidTotpCodeError, NotFoundError, PasskeyChallengeError, PasskeyNotFoundError, TooManyRequestsError,
   UnauthorizedError,
 } from "../src/index.js";
@@ -294,4 +294,28 @@ test("passkeys: register, list, rename, log in with no username, delete", async 
   await assert.rejects(client.deletePasskey(passkey.id),
     (error) => error instanceof PasskeyNotFoundError && error instanceof NotFoundError && error.status === 404
       && error.code === "PasskeyNotFoundError");
+});
+
+test("device login: start, poll, approve in another client, deny", async () => {
+  const { client: browser, username } = await signedUp("nodedev");
+  const terminal = new Client({ url: URL, token: "", sleep: async () => {} });
+  const started = await terminal.startDeviceLogin("node test");
+  assert.match(started.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
+  assert.equal(started.verification_uri_complete, `${started.verification_uri}?user_code=${started.user_code}`);
+  assert.equal(await terminal.pollDeviceLogin(started, { wait: false }), null);
+  const shown = await browser.deviceLoginRequest(started.user_code.toLowerCase());
+  assert.equal(shown.client_name, "node test");
+  assert.equal((await browser.approveDeviceLogin(started.user_code)).status, "approved");
+  const done = await terminal.pollDeviceLogin(started);
+  assert.equal(terminal.token, done.token);
+  assert.ok(terminal.deviceToken);
+  assert.equal((await terminal.getUser()).username, username);
+  await assert.rejects(terminal.pollDeviceLogin(started), (error) => error instanceof InvalidGrantError
+    && error.code === "invalid_grant" && error.status === 400);
+
+  const denied = await terminal.startDeviceLogin("node test");
+  await browser.denyDeviceLogin(denied.user_code);
+  await assert.rejects(terminal.pollDeviceLogin(denied), (error) => error instanceof AccessDeniedError);
+  await assert.rejects(browser.approveDeviceLogin(denied.user_code),
+    (error) => error instanceof DeviceCodeNotFoundError && error.status === 404);
 });

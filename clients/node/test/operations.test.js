@@ -61,6 +61,11 @@ const OPERATIONS = {
   deletePasskey: (c) => c.deletePasskey("ID"),
   passkeyLoginOptions: (c) => c.passkeyLoginOptions(),
   loginWithPasskey: (c) => c.loginWithPasskey("c", {}),
+  startDeviceLogin: (c) => c.startDeviceLogin("ci"),
+  pollDeviceLogin: (c) => c.pollDeviceLogin({ device_code: "d", interval: 5 }, { wait: false }),
+  deviceLoginRequest: (c) => c.deviceLoginRequest("BCDF-GHJK"),
+  approveDeviceLogin: (c) => c.approveDeviceLogin("BCDF-GHJK"),
+  denyDeviceLogin: (c) => c.denyDeviceLogin("BCDF-GHJK"),
 };
 
 test("a method for every operation of the server's document", async () => {
@@ -88,7 +93,7 @@ test("a method for every operation of the server's document", async () => {
     stub.closeAllConnections();
     await new Promise((resolve) => stub.close(resolve));
   }
-  assert.equal(sent.size, 49);
+  assert.equal(sent.size, 54);
   const document = await (await fetch(`${URL}/v1/openapi.json`)).json();
   const served = Object.entries(document.paths)
     .filter(([path]) => path.startsWith("/v1/"))

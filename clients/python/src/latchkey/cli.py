@@ -23,9 +23,12 @@ import click
 from latchkey import credentials
 from latchkey.constants import COLLABORATOR_ROLES, DEFAULT_URL, PERMISSIONS, __version__
 from latchkey.errors import (
+    AccessDeniedError,
     ApiError,
+    ExpiredTokenError,
     ForbiddenError,
     InvalidCredentialsError,
+    InvalidGrantError,
     LatchkeyError,
     NetworkError,
     ReauthenticationRequiredError,
@@ -36,7 +39,7 @@ from latchkey.errors import (
 
 if TYPE_CHECKING:
     from latchkey.client import Client
-    from latchkey.models import ApiKey, NewApiKey
+    from latchkey.models import ApiKey, Login, NewApiKey
 
 T = TypeVar("T")
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -102,6 +105,8 @@ def _hint(error: ApiError, state: State) -> str | None:
             return f"the server at {state.url} has no such route: check LATCHKEY_URL and the server's version"
         if state.kind == "api_key":
             return "an API key may not do this: run `latchkey login` with your password for a session token"
+    if isinstance(error, (AccessDeniedError, ExpiredTokenError, InvalidGrantError)):
+        return "run `latchkey login --web` again for a new code"
     if isinstance(error, (TooManyRequestsError, ServiceUnavailableError)) and error.retry_after is not None:
         return f"try again in {_duration(error.retry_after)}"
     return None
@@ -303,16 +308,33 @@ def _code_fields(value: str) -> dict[str, str]:
     metavar="TOKEN",
     help="Store an existing session token or API key instead of logging in ('-' reads it from standard input).",
 )
+@click.option("--web", is_flag=True, help="Log in through the browser: approve a code in the dashboard.")
+@click.option("--no-browser", is_flag=True, help="With --web: print the link, do not open a browser.")
 @json_option
 @pass_state
 def login(
-    state: State, username: str | None, password_stdin: bool, code: str | None, token: str | None, as_json: bool
+    state: State,
+    username: str | None,
+    password_stdin: bool,
+    code: str | None,
+    token: str | None,
+    web: bool,
+    no_browser: bool,
+    as_json: bool,
 ) -> None:
     """Log in and store the session token (in the system keyring where one works).
 
     Asks for the username, the password (never echoed, never in the arguments) and, only when
-    two-factor authentication is on, the authenticator code.
+    two-factor authentication is on, the authenticator code. With --web, asks for nothing: it
+    shows a code to approve in the dashboard, where you are signed in (with a passkey, say).
     """
+    if no_browser and not web:
+        raise click.UsageError("--no-browser goes with --web")
+    if web:
+        if username or password_stdin or code or token is not None:
+            raise click.UsageError("--web asks for nothing here: no --username, --password-stdin, --code or --token")
+        _login_on_the_web(state, not no_browser, as_json)
+        return
     if token is not None:
         if username or password_stdin or code:
             raise click.UsageError("--token stores a credential as it is: no --username, --password-stdin or --code")
@@ -344,12 +366,19 @@ def login(
     if code is not None and attempts == 0:
         click.echo("Note: two-factor authentication is off for this account; --code was not needed.", err=True)
 
+    _store_session(state, client, record, reply, as_json, name)
+
+
+def _store_session(
+    state: State, client: Client, record: credentials.Record, reply: Login, as_json: bool, typed: str | None = None
+) -> None:
+    """Keep a completed login's session token (and its device token under the account's names)."""
     user = client.get_user()
     record.token, record.kind, record.username = reply.token, "session", user.username
     record.expires_at = _stamp(reply.expires_at)
     if client.device_token:
-        for alias in {name.lower(), user.username.lower(), user.email.lower()}:
-            record.devices[alias] = client.device_token
+        for alias in {typed.lower() if typed else None, user.username.lower(), user.email.lower()} - {None}:
+            record.devices[str(alias)] = client.device_token
     store = credentials.save(state.url, record)
     _warn_if_overridden()
     if as_json:
@@ -357,6 +386,44 @@ def login(
         return
     click.echo(f"Logged in to {state.url} as {clean(user.username)}.")
     click.echo(f"Session token stored in {store.where()}; it expires {when(reply.expires_at)}.")
+
+
+def _login_on_the_web(state: State, open_browser: bool, as_json: bool) -> None:
+    """RFC 8628's device login: show the code and the link, open the browser where there is one,
+    poll at the server's interval (a spinner on a terminal), and store the session."""
+    import socket
+
+    from rich.console import Console
+
+    client = state.client(credential=False)
+    name = clean(f"latchkey CLI on {socket.gethostname() or 'this computer'}")[:64]
+    started = client.start_device_login(name)
+    click.echo("To log in, open this page in a browser where you are signed in to Latchkey:", err=True)
+    click.echo(f"  {started.verification_uri_complete}", err=True)
+    click.echo(f"and check that it shows this code: {started.user_code}", err=True)
+    click.echo(f"(Or open {started.verification_uri} and type the code.)", err=True)
+    if open_browser and _browser_available():
+        import webbrowser
+
+        if webbrowser.open(started.verification_uri_complete):
+            click.echo("Opened it in your browser.", err=True)
+    minutes = max(1, started.expires_in // 60)
+    console = Console(file=sys.stderr, highlight=False)
+    with console.status(f"Waiting for the approval in the browser (the code expires in {minutes} minutes)…"):
+        reply = client.poll_device_login(started)
+    assert reply is not None  # poll_device_login waits
+    record, _ = credentials.load(state.url)
+    _store_session(state, client, record or credentials.Record(), reply, as_json)
+
+
+def _browser_available() -> bool:
+    """Whether ``webbrowser`` would open a graphical browser, not take this terminal over with a
+    text one (on a server over SSH): $BROWSER set, a display, or macOS and Windows."""
+    if os.environ.get("BROWSER"):
+        return True
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _warn_if_overridden() -> None:

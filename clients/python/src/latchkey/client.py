@@ -25,12 +25,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from latchkey.constants import DEFAULT_URL, __version__
-from latchkey.errors import LatchkeyError, NetworkError, error_for
+from latchkey.errors import (
+    AuthorizationPendingError,
+    LatchkeyError,
+    NetworkError,
+    SlowDownError,
+    error_for,
+)
 from latchkey.models import (
     ApiKey,
     Application,
     BatchDelete,
     Collaborator,
+    DeviceLogin,
+    DeviceRequest,
     EmailVerification,
     Event,
     Login,
@@ -205,6 +213,53 @@ class Client:
     def revoke_other_sessions(self) -> int:
         """End every session of the user but this one; returns how many ended."""
         return int(self._call("POST", "/v1/user/sessions/revoke-others")["revoked"])
+
+    # ---- device login (RFC 8628): a terminal logs in through the browser ----
+
+    def start_device_login(self, client_name: str) -> DeviceLogin:
+        """Begin a device login for ``client_name`` (what the approval page shows, such as
+        "deploy script on build-7"): show its ``user_code`` and ``verification_uri`` to the person,
+        then ``poll_device_login``. Raises TooManyRequestsError past 30 a window from one address."""
+        return DeviceLogin.from_json(self._call("POST", "/v1/device/code", {"client_name": client_name}, auth=False))
+
+    def poll_device_login(self, login: DeviceLogin, *, wait: bool = True) -> Login | None:
+        """Wait for the person to approve ``login`` in the browser, polling every ``interval``
+        seconds (5 more after each ``slow_down``), and return its Login: the client keeps the
+        session token and device token, as ``login`` does. With ``wait=False``, poll once: None
+        while it is pending (SlowDownError when polled too soon). Raises AccessDeniedError
+        (denied), ExpiredTokenError (10 minutes passed), InvalidGrantError (used already)."""
+        interval = login.interval
+        while True:
+            if wait:
+                self._sleep(interval)
+            try:
+                data = self._call("POST", "/v1/device/token", {"device_code": login.device_code}, auth=False)
+            except AuthorizationPendingError:
+                if not wait:
+                    return None
+                continue
+            except SlowDownError:
+                if not wait:
+                    raise
+                interval += 5
+                continue
+            result = Login.from_json(data)
+            self.token = result.token
+            self.device_token = result.device_token or self.device_token
+            return result
+
+    def device_login_request(self, user_code: str) -> DeviceRequest:
+        """The pending device login of ``user_code``: its client's name, address and time. Raises
+        DeviceCodeNotFoundError (a wrong code: they are counted, and limited)."""
+        return DeviceRequest.from_json(self._call("POST", "/v1/device/lookup", {"user_code": user_code}))
+
+    def approve_device_login(self, user_code: str) -> DeviceRequest:
+        """Approve a device login (needs a recent authentication): its next poll gets a session of yours."""
+        return DeviceRequest.from_json(self._call("POST", "/v1/device/approve", {"user_code": user_code}))
+
+    def deny_device_login(self, user_code: str) -> DeviceRequest:
+        """Deny a device login: its next poll gets access_denied."""
+        return DeviceRequest.from_json(self._call("POST", "/v1/device/deny", {"user_code": user_code}))
 
     # ---- passkeys (added and used in a browser: a terminal cannot hold one) ----
 

@@ -148,6 +148,46 @@ class PasskeyNotFoundError(NotFoundError):
     code = "PasskeyNotFoundError"
 
 
+class DeviceLoginError(BadRequestError):
+    """400 from polling a device login (RFC 8628 section 3.5): the ``code`` is the RFC's error word."""
+
+
+class AuthorizationPendingError(DeviceLoginError):
+    """Not approved or denied yet: poll again after the interval."""
+
+    code = "authorization_pending"
+
+
+class SlowDownError(DeviceLoginError):
+    """Polled sooner than the interval: it grew by 5 seconds, for every later poll."""
+
+    code = "slow_down"
+
+
+class AccessDeniedError(DeviceLoginError):
+    """The login was denied in the browser (or the approving account is gone): stop."""
+
+    code = "access_denied"
+
+
+class ExpiredTokenError(DeviceLoginError):
+    """The codes expired (10 minutes) before an approval: begin again."""
+
+    code = "expired_token"
+
+
+class InvalidGrantError(DeviceLoginError):
+    """An unknown device code, or one used already: it gives one session."""
+
+    code = "invalid_grant"
+
+
+class DeviceCodeNotFoundError(NotFoundError):
+    """404: no pending device login has that user code (unknown, expired, or decided already)."""
+
+    code = "DeviceCodeNotFoundError"
+
+
 class InternalServerError(ApiError):
     """500: never expected (a bug of the server)."""
 
@@ -176,6 +216,12 @@ ERRORS_BY_CODE: dict[str, type[ApiError]] = {
         InvalidPasskeyError,
         PasskeyCloneError,
         PasskeyNotFoundError,
+        AuthorizationPendingError,
+        SlowDownError,
+        AccessDeniedError,
+        ExpiredTokenError,
+        InvalidGrantError,
+        DeviceCodeNotFoundError,
     )
 }
 

@@ -91,6 +91,60 @@ class Login:
 
 
 @dataclass(frozen=True)
+class DeviceLogin:
+    """A device login begun (RFC 8628 section 3.2): show ``user_code`` and ``verification_uri`` (or
+    open ``verification_uri_complete``), and poll with ``device_code``, a secret, every ``interval``
+    seconds."""
+
+    device_code: str = field(repr=False)
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str
+    expires_in: int
+    interval: int
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DeviceLogin:
+        return cls(
+            device_code=data["device_code"],
+            user_code=data["user_code"],
+            verification_uri=data["verification_uri"],
+            verification_uri_complete=data["verification_uri_complete"],
+            expires_in=int(data["expires_in"]),
+            interval=int(data["interval"]),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class DeviceRequest:
+    """A pending device login as its approval shows it: which client asked, from where and when."""
+
+    user_code: str
+    client_name: str
+    address: str | None
+    user_agent: str | None
+    requested_at: datetime
+    expires_at: datetime
+    status: str | None = None  # "approved" or "denied", after a decision
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DeviceRequest:
+        return cls(
+            user_code=data["user_code"],
+            client_name=data["client_name"],
+            address=data.get("address"),
+            user_agent=data.get("user_agent"),
+            requested_at=_time(data, "requested_at"),
+            expires_at=_time(data, "expires_at"),
+            status=data.get("status"),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
 class Signup:
     user: User
     token: str
