@@ -82,7 +82,8 @@ load: install dynamodb-local
 	$(PY) scripts/bench/load.py
 
 screenshots: install
-	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/e2e/test_dashboard.py
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/e2e/test_dashboard.py tests/e2e/test_dashboard_logs.py \
+		tests/e2e/test_dashboard_passkeys.py tests/e2e/test_dashboard_device.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist

@@ -26,6 +26,13 @@ const WORDS = {
   "two_factor.disabled": "Two-factor authentication turned off",
   "recovery_codes.regenerated": "New recovery codes made",
   "recovery_code.used": "Recovery code used",
+  "passkey.registered": "Passkey added",
+  "passkey.renamed": "Passkey renamed",
+  "passkey.deleted": "Passkey removed",
+  "passkey.used": "Passkey used",
+  "passkey.clone_detected": "Passkey refused: it may have been copied",
+  "device.approved": "Device login approved",
+  "device.denied": "Device login denied",
   "application.created": "Application created",
   "application.updated": "Application changed",
   "application.transferred": "Ownership transferred",
@@ -42,9 +49,14 @@ export function describe(event) {
   const words = WORDS[event.type] ?? event.type;
   const d = event.details ?? {};
   const about = [];
-  if (d.reason) about.push(d.reason === "code" ? "wrong code" : "wrong password");
+  const reasons = { code: "wrong code", passkey: "passkey not verified", password: "wrong password" };
+  if (d.reason) about.push(reasons[d.reason] ?? d.reason);
+  if (d.method === "device") about.push("through the browser");
+  if (d.method === "passkey") about.push("with a passkey");
+  if (d.client_name) about.push(d.client_name);
   if (d.username) about.push(d.username);
   if (d.from && d.to) about.push(`${d.from} → ${d.to}`);
+  if (d.old && d.new) about.push(`${d.old} → ${d.new}`);
   if (d.name) about.push(d.name);
   if (d.prefix) about.push(d.prefix);
   return about.length ? `${words}: ${about.join(", ")}` : words;

@@ -183,6 +183,7 @@ def journey(b: Bench) -> None:
         m("DELETE /v1/applications/{id}", "session", "DELETE", f"/v1/applications/{app_id}", token=token)
 
     passkeys(b, token)
+    device_login(b, token)
 
     status = m("GET /v1/user/2fa", "session", "GET", "/v1/user/2fa", token=token)
     setup = m("POST /v1/user/2fa/setup", "session", "POST", "/v1/user/2fa/setup", token=token)
@@ -266,6 +267,19 @@ def passkeys(b: Bench, token: str) -> None:
         path = f"/v1/user/passkeys/{created['id']}"
         m("PATCH /v1/user/passkeys/{id}", "session", "PATCH", path, {"name": "work laptop"}, token=token)
         m("DELETE /v1/user/passkeys/{id}", "session", "DELETE", path, token=token)
+
+
+def device_login(b: Bench, token: str) -> None:
+    """A device login (RFC 8628): begin, a pending poll, look up, approve, the poll that gets the session."""
+    m = b.measure
+    started = m("POST /v1/device/code", "none", "POST", "/v1/device/code", {"client_name": "bench"})
+    poll = {"device_code": started["device_code"]}
+    m("POST /v1/device/token (pending)", "none", "POST", "/v1/device/token", poll)
+    code = {"user_code": started["user_code"]}
+    m("POST /v1/device/lookup", "session", "POST", "/v1/device/lookup", code, token=token)
+    m("POST /v1/device/approve", "session", "POST", "/v1/device/approve", code, token=token)
+    b.clock.now += 5
+    m("POST /v1/device/token (approved)", "none", "POST", "/v1/device/token", poll)
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from tests.e2e.test_dashboard import (  # noqa: F401  (fixtures)
     dashboard,
     expect,
     log_in,
+    shots,
     sign_up,
 )
 
@@ -66,7 +67,7 @@ def link_on(screen: str) -> tuple[str, str]:
     return found.group(1), found.group(2)
 
 
-def test_login_web_is_approved_in_the_dashboard(window: Any, dashboard: DevServer, tmp_path: Path) -> None:
+def test_login_web_is_approved_in_the_dashboard(window: Any, dashboard: DevServer, tmp_path: Path, shots: Path) -> None:
     sign_up(window, "devon")
     env = cli_env(dashboard, tmp_path)
     seen: dict[str, str] = {}
@@ -79,6 +80,7 @@ def test_login_web_is_approved_in_the_dashboard(window: Any, dashboard: DevServe
         expect(window.locator("#device-shown-code")).to_have_text(code)
         expect(window.locator("#device-client")).to_contain_text("latchkey CLI on")
         expect(window.locator("#device-address")).to_have_text("127.0.0.1")
+        window.screenshot(path=shots / "device-approval.png", full_page=True)
         window.get_by_role("button", name="Approve").click()
         expect(window.locator("#device-status")).to_contain_text("Approved")
 
@@ -89,9 +91,11 @@ def test_login_web_is_approved_in_the_dashboard(window: Any, dashboard: DevServe
 
     whoami = subprocess.run([str(LATCHKEY), "whoami"], env=env, capture_output=True, text=True, timeout=60)
     assert whoami.returncode == 0 and whoami.stdout.startswith("devon <devon@example.com>"), whoami
-    # The CLI's session is listed in the dashboard's security log as a device login.
+    # The approval and the CLI's login, in the security log's words.
     window.goto("/#/preferences/security")
-    expect(window.locator("#panel-security")).to_contain_text("device")
+    table = window.locator("#events-table")
+    expect(table.get_by_role("row", name=re.compile("Device login approved"))).to_be_visible()
+    expect(table.get_by_role("row", name=re.compile("Logged in: through the browser, latchkey CLI on"))).to_be_visible()
 
 
 def test_a_link_opened_signed_out_asks_for_the_login_first_and_a_denial_stops_the_cli(

@@ -40,6 +40,7 @@ def test_the_security_log_and_an_applications_activity(page: Any, dashboard: Dev
     table = page.locator("#events-table")
     expect(table.get_by_role("row", name=re.compile("Failed login: wrong password"))).to_be_visible()
     expect(table.get_by_role("row", name=re.compile("Account created"))).to_be_visible()
+    page.screenshot(path=str(shots / "security-log.png"), full_page=True)
 
     open_tab(page, "Applications")
     create = page.locator("#app-create-form")
@@ -60,4 +61,3 @@ def test_the_security_log_and_an_applications_activity(page: Any, dashboard: Dev
     activity = page.locator("#app-activity-table")
     expect(activity.get_by_role("row", name=re.compile("Collaborator added: bert"))).to_be_visible()
     expect(activity.get_by_role("row", name=re.compile("Application created"))).to_be_visible()
-    page.screenshot(path=str(shots / "security-log.png"))

@@ -9,6 +9,7 @@ page are both http://localhost:<port> (http://localhost is a secure context; 127
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from tests.e2e.test_dashboard import (  # noqa: F401  (fixtures)
     log_in,
     log_out,
     open_tab,
+    shots,
     sign_up,
 )
 
@@ -66,7 +68,7 @@ def browser_page(browser: Any, localhost: DevServer) -> Iterator[tuple[Any, Any]
 
 
 def test_register_log_out_sign_in_with_no_username_rename_and_remove(
-    browser_page: tuple[Any, Any], localhost: DevServer
+    browser_page: tuple[Any, Any], localhost: DevServer, shots: Path
 ) -> None:
     page, (cdp, authenticator) = browser_page
     sign_up(page, "petra")
@@ -92,6 +94,7 @@ def test_register_log_out_sign_in_with_no_username_rename_and_remove(
 
     open_tab(page, "Passkeys")
     expect(row.first).not_to_contain_text("Not used yet")
+    page.screenshot(path=shots / "passkeys.png", full_page=True)
     row.first.get_by_role("button", name="Rename").click()
     page.get_by_label("New name").fill("the laptop")
     page.get_by_role("button", name="Save").click()

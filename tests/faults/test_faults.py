@@ -148,6 +148,18 @@ def signed_up(api: Api, _: FakeClock) -> Context:
     return user(api)
 
 
+def with_device_login(api: Api, _: FakeClock) -> Context:
+    ctx = user(api)
+    started = api.post("/v1/device/code", {"client_name": "faults"}).body
+    return ctx | {"user_code": started["user_code"], "device_code": started["device_code"]}
+
+
+def with_approved_device_login(api: Api, clock: FakeClock) -> Context:
+    ctx = with_device_login(api, clock)
+    assert api.post("/v1/device/approve", {"user_code": ctx["user_code"]}, token=ctx["token"]).status == 200
+    return ctx
+
+
 ROWS = [
     Row(
         "sign up",
@@ -271,6 +283,17 @@ ROWS = [
         with_everything,
         lambda c: Request("POST", "/v1/user/delete", {"password": PASSWORD}, c["token"]),
         frozenset({204}),
+    ),
+    Row("begin a device login", nothing, lambda c: Request("POST", "/v1/device/code", {"client_name": "faults"})),
+    Row(
+        "approve a device login",
+        with_device_login,
+        lambda c: Request("POST", "/v1/device/approve", {"user_code": c["user_code"]}, c["token"]),
+    ),
+    Row(
+        "a device login's poll receives the session",
+        with_approved_device_login,
+        lambda c: Request("POST", "/v1/device/token", {"device_code": c["device_code"]}),
     ),
     Row("start two-factor setup", signed_up, lambda c: Request("POST", "/v1/user/2fa/setup", token=c["token"])),
     Row(
