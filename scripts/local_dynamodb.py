@@ -250,8 +250,9 @@ def kept_kms_key(path: Path, kms_endpoint: str) -> str:
     return str(key.arn)
 
 
-def install(settings: Settings, endpoint: str, kms_endpoint: str = "") -> Settings:
-    """Point the app at ``endpoint``, create the tables there, and return the settings in force.
+def install(settings: Settings, endpoint: str, kms_endpoint: str = "", create: bool = True) -> Settings:
+    """Point the app at ``endpoint``, create the tables there (unless ``create`` is false: they
+    exist, emptied by ``empty_tables``), and return the settings in force.
 
     With ``kms_endpoint`` (moto's), TOTP secrets are encrypted there, under the settings' key or,
     when they name none, a new one.
@@ -263,8 +264,35 @@ def install(settings: Settings, endpoint: str, kms_endpoint: str = "") -> Settin
     use_settings(settings)
     dynamo.reset_client()
     kms.reset_client()
-    create_tables(dynamo.client(), settings)
+    if create:
+        create_tables(dynamo.client(), settings)
     return settings
+
+
+def empty_tables(settings: Settings, client: Any = None) -> None:
+    """Delete every item of every table (a Scan of the keys, then batch deletes), with ``client``
+    or the app's: the tests hand the emptied tables to the next test, which costs less than
+    creating them afresh."""
+    client = client or dynamo.client()
+    for table in TABLES:
+        name = settings.table_name(table.name)
+        names = {f"#k{i}": key for i, key in enumerate(table.key_names)}
+        keys = [
+            {k: item[k] for k in table.key_names}
+            for page in client.get_paginator("scan").paginate(
+                TableName=name,
+                ProjectionExpression=", ".join(names),
+                ExpressionAttributeNames=names,
+                ConsistentRead=True,
+            )
+            for item in page.get("Items", [])
+        ]
+        for start in range(0, len(keys), dynamo.BATCH_WRITE_LIMIT):
+            pending: Any = {
+                name: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + dynamo.BATCH_WRITE_LIMIT]]
+            }
+            while pending:
+                pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems")
 
 
 def drop_tables(settings: Settings) -> None:

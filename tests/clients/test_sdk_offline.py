@@ -191,11 +191,26 @@ def test_every_code_of_the_contract_has_its_class(code: str) -> None:
         "InvalidPasskeyError": 401,  # 400 while registering
         "PasskeyCloneError": 401,
         "PasskeyNotFoundError": 404,
+        "DeviceCodeNotFoundError": 404,
+        # A device login's poll: RFC 8628's words are the Code, each its own class.
+        "authorization_pending": 400,
+        "slow_down": 400,
+        "access_denied": 400,
+        "expired_token": 400,
+        "invalid_grant": 400,
     }[code]
+    rfc_words = {
+        "authorization_pending": "AuthorizationPendingError",
+        "slow_down": "SlowDownError",
+        "access_denied": "AccessDeniedError",
+        "expired_token": "ExpiredTokenError",
+        "invalid_grant": "InvalidGrantError",
+    }
     error = error_for(status, {"Code": code, "Message": "what happened"}, 7.0)
-    assert type(error) is getattr(latchkey, code) and isinstance(error, latchkey.ApiError)
+    assert type(error) is getattr(latchkey, rfc_words.get(code, code)) and isinstance(error, latchkey.ApiError)
     assert (error.status, error.code, error.message, error.retry_after) == (status, code, "what happened", 7.0)
-    assert len(ERRORS_BY_CODE) == 17
+    assert isinstance(error, latchkey.DeviceLoginError) == (code in rfc_words)
+    assert len(ERRORS_BY_CODE) == 23
 
 
 def test_an_unknown_code_falls_back_to_its_status() -> None:

@@ -98,6 +98,18 @@ def journey(api: Api, clock: FakeClock, seen: Secrets) -> None:
     ok(api.get("/v1/user", token=key), 401)
     ok(api.get("/v1/user", token=key[:-1]), 401)
 
+    # a device login: the device code, the user code and the session it gives are secrets
+    started = api.post("/v1/device/code", {"client_name": "hygiene"}).body
+    seen.add(started["device_code"], started["user_code"], started["user_code"].replace("-", ""))
+    seen.add(started["verification_uri_complete"])
+    ok(api.post("/v1/device/token", {"device_code": started["device_code"]}), 400)
+    ok(api.post("/v1/device/lookup", {"user_code": started["user_code"]}, token=token))
+    ok(api.post("/v1/device/approve", {"user_code": started["user_code"].lower()}, token=token))
+    clock.advance(5)
+    device = api.post("/v1/device/token", {"device_code": started["device_code"]})
+    ok(device)
+    seen.add(device.body["token"], device.body["device_token"])
+
     # applications and collaborators
     app = api.post("/v1/applications", {"name": "fleet"}, token=token)
     ok(app, 201)
