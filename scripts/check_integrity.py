@@ -204,10 +204,31 @@ def _key_of(table: str, item: Item) -> str:
     return f"{table}[" + ", ".join(f"{n}={item.get(n)}" for n in names) + "]"
 
 
+_clients: dict[tuple[str, str], Any] = {}
+
+
+def _client(settings: Settings) -> Any:
+    """The checker's own DynamoDB client, one per endpoint. Not the app's: a request's calls are
+    bounded to seconds (store/dynamo.py), and a Scan of a whole table may rightly take longer; the
+    fault-injection tests also set the app's client to one attempt, which a check must not inherit."""
+    key = (settings.dynamodb_endpoint, settings.aws_region)
+    if key not in _clients:
+        import boto3
+        from botocore.config import Config
+
+        _clients[key] = boto3.client(
+            "dynamodb",
+            region_name=settings.aws_region,
+            endpoint_url=settings.dynamodb_endpoint or None,
+            config=Config(retries={"mode": "standard", "total_max_attempts": 5}, read_timeout=60),
+        )
+    return _clients[key]
+
+
 def snapshot(settings: Settings, now: int | None = None) -> Snapshot:
     """Every item of every table that exists (paged, strongly consistent Scans), judged at ``now``
     (by default the current time)."""
-    client = dynamo.client()
+    client = _client(settings)
     existing: set[str] = set()
     for page in client.get_paginator("list_tables").paginate():
         existing.update(page.get("TableNames", []))
@@ -252,7 +273,6 @@ def main(argv: list[str] | None = None) -> int:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or Settings().aws_region
     settings = Settings(table_prefix=args.prefix, dynamodb_endpoint=args.endpoint, aws_region=region)
     use_settings(settings)
-    dynamo.reset_client()
     snap = snapshot(settings)
     counts: Counter[str] = Counter()
     for rule in RULES:

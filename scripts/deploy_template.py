@@ -657,12 +657,19 @@ def merge_template(stage: str) -> dict[str, Any]:
     }
 
 
-def _chalice() -> str:
-    beside = Path(sys.executable).parent / "chalice"
-    found = str(beside) if beside.exists() else shutil.which("chalice")
-    if not found:
-        raise SystemExit("chalice is not installed: run make install")
-    return found
+# The functions' runtime, python3.11, runs on Amazon Linux 2, whose glibc is 2.26: a compiled module
+# may need no newer glibc symbol version (only weak ones, which the loader skips when missing).
+LAMBDA_PYTHON = (3, 11)
+LAMBDA_GLIBC = (2, 26)
+# `chalice package`, with one change: it may take wheels tagged up to manylinux_2_28. Tags say what
+# the machine that built a wheel had, not what its modules need: cbor2 (webauthn's, Rust) ships
+# only manylinux_2_28 wheels whose one 2.28 symbol (statx) is weak, and without this chalice leaves
+# it out of the bundle ("Could not install dependencies"), so that every passkey call would fail.
+# check_glibc() then reads what each compiled module of the bundle really needs.
+_CHALICE = (
+    "import sys; from chalice.deploy.packager import DependencyBuilder as B; "
+    "B._RUNTIME_GLIBC['cp311'] = (2, 28); from chalice.cli import main; sys.exit(main())"
+)
 
 
 def package(stage: str, outdir: Path) -> Path:
@@ -676,13 +683,52 @@ def package(stage: str, outdir: Path) -> Path:
     # chalice wants a region although it asks AWS nothing; the template uses the stack's own region.
     env = dict(os.environ)
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    command = [_chalice(), "--project-dir", str(ROOT), "package", "--stage", stage, "--merge-template", str(merge)]
-    subprocess.run([*command, str(outdir)], check=True, env=env, cwd=ROOT)
-    add_bytecode(outdir / "deployment.zip")
+    command = [sys.executable, "-c", _CHALICE, "--project-dir", str(ROOT), "package", "--stage", stage]
+    subprocess.run([*command, "--merge-template", str(merge), str(outdir)], check=True, env=env, cwd=ROOT)
+    bundle = outdir / "deployment.zip"
+    if problems := check_glibc(bundle):
+        raise SystemExit("the bundle would not load on Lambda's glibc:\n" + "\n".join(problems))
+    add_bytecode(bundle)
     return outdir / "sam.json"
 
 
-LAMBDA_PYTHON = (3, 11)  # the functions' runtime (python3.11)
+def glibc_needed(elf: bytes) -> tuple[int, int]:
+    """The newest glibc version a compiled module needs (its non-weak GLIBC_x.y version needs)."""
+    import io
+
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.gnuversions import GNUVerNeedSection
+
+    weak = 0x2  # VER_FLG_WEAK
+    newest = (2, 0)
+    # Besides GLIBC_x.y: GLIBC_ABI_DT_RELR, which glibc 2.36 brought (GLIBC_PRIVATE is glibc's own).
+    markers = {"GLIBC_ABI_DT_RELR": (2, 36)}
+    for section in ELFFile(io.BytesIO(elf)).iter_sections():
+        if isinstance(section, GNUVerNeedSection):
+            for _needed, versions in section.iter_versions():
+                for version in versions:
+                    if version["vna_flags"] & weak:
+                        continue
+                    if numbered := re.fullmatch(r"GLIBC_(\d+)\.(\d+)(?:\.\d+)?", version.name):
+                        newest = max(newest, (int(numbered[1]), int(numbered[2])))
+                    newest = max(newest, markers.get(version.name, newest))
+    return newest
+
+
+def check_glibc(bundle: Path) -> list[str]:
+    """Each compiled module of ``bundle`` that needs a newer glibc than Lambda's, with what it needs."""
+    import zipfile
+
+    problems = []
+    with zipfile.ZipFile(bundle) as zipped:
+        for name in zipped.namelist():
+            if name.endswith(".so") or ".so." in name:
+                needed = glibc_needed(zipped.read(name))
+                if needed > LAMBDA_GLIBC:
+                    problems.append(f"{name} needs glibc {needed[0]}.{needed[1]}")
+    return problems
+
+
 # No bytecode for these, which keeps the bundle small: cffi and pycparser are argon2-cffi-
 # bindings' build requirements, never imported at run time (its compiled module needs only
 # _cffi_backend); segno draws the QR code, imported only by two-factor setup (its bytecode would be

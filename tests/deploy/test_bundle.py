@@ -17,10 +17,11 @@ import pytest
 from tests.deploy.conftest import Package
 
 SMOKE = Path(__file__).with_name("bundle_smoke.py")
+AUTHENTICATOR = Path(__file__).parent.parent / "passkey_authenticator.py"
 MB = 1024 * 1024
 # The bundle ships its bytecode (compiling it at every cold start cost more than unzipping it), which
 # with the second stage's code took it past 1 MB; passkeys' webauthn brings cryptography (4.8 MB
-# zipped, its Rust core), which took it to 7.3 MB. Lambda's own limit is 50 MB zipped. Nothing of
+# zipped, its Rust core) and cbor2 (0.5 MB), which took it to 7.8 MB. Lambda's own limit is 50 MB zipped. Nothing of
 # webauthn or cryptography is imported at a cold start (test_cold_start_imports_no_passkey_library).
 BUNDLE_LIMIT = 8 * MB
 
@@ -74,7 +75,7 @@ def smoke_report(dev: Package, tmp_path_factory: pytest.TempPathFactory) -> dict
         "JWT_SECRET_NAME": deploy_template.secret_name("dev"),
     }
     result = subprocess.run(
-        [sys.executable, "-I", "-S", str(SMOKE), str(bundle), str(libs)],
+        [sys.executable, "-I", "-S", str(SMOKE), str(bundle), str(libs), str(AUTHENTICATOR)],
         capture_output=True,
         text=True,
         env=env,
@@ -95,6 +96,33 @@ def test_the_bundle_serves_signup_login_and_the_user_through_the_lambda_handler(
     assert user["status"] == 200, user
     assert user["body"]["username"] == "alice" and user["body"]["email"] == "alice@example.com"
     assert user["headers"]["Cache-Control"] == "no-store"
+
+
+def test_the_bundle_registers_a_passkey_and_signs_in_with_it(smoke_report: dict[str, Any]) -> None:
+    """webauthn's cbor2 is a compiled module chalice once left out of the bundle: passkeys failed."""
+    assert smoke_report["passkey"] == [200, 201, 200, 200]
+
+
+def test_no_compiled_module_of_the_bundle_needs_a_newer_glibc_than_lambdas(dev: Package) -> None:
+    names = dev.zip_names()
+    assert "cbor2/_cbor2.cpython-311-x86_64-linux-gnu.so" in names  # tagged manylinux_2_28, loads on 2.26
+    assert deploy_template.check_glibc(dev.zip_path) == []
+
+
+def test_the_glibc_check_finds_a_module_that_needs_a_newer_glibc(tmp_path: Path) -> None:
+    """This machine's own libraries are built for its glibc; one needing more than 2.26 must be found."""
+    newer = None
+    for library in sorted(Path("/usr/lib/x86_64-linux-gnu").glob("lib*.so*")):
+        if library.is_file() and deploy_template.glibc_needed(library.read_bytes()) > deploy_template.LAMBDA_GLIBC:
+            newer = library
+            break
+    if newer is None:
+        pytest.skip("no library on this machine needs a glibc newer than 2.26")
+    bundle = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(bundle, "w") as zipped:
+        zipped.write(newer, f"somelib/{newer.name}")
+    [problem] = deploy_template.check_glibc(bundle)
+    assert problem.startswith(f"somelib/{newer.name} needs glibc 2.")
 
 
 def test_the_scheduled_purge_runs_from_the_bundle(smoke_report: dict[str, Any]) -> None:
