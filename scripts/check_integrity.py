@@ -207,7 +207,7 @@ def _key_of(table: str, item: Item) -> str:
 _clients: dict[tuple[str, str], Any] = {}
 
 
-def _client(settings: Settings) -> Any:
+def scan_client(settings: Settings) -> Any:
     """The checker's own DynamoDB client, one per endpoint. Not the app's: a request's calls are
     bounded to seconds (store/dynamo.py), and a Scan of a whole table may rightly take longer; the
     fault-injection tests also set the app's client to one attempt, which a check must not inherit."""
@@ -228,7 +228,7 @@ def _client(settings: Settings) -> Any:
 def snapshot(settings: Settings, now: int | None = None) -> Snapshot:
     """Every item of every table that exists (paged, strongly consistent Scans), judged at ``now``
     (by default the current time)."""
-    client = _client(settings)
+    client = scan_client(settings)
     existing: set[str] = set()
     for page in client.get_paginator("list_tables").paginate():
         existing.update(page.get("TableNames", []))

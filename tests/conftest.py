@@ -138,6 +138,18 @@ def kms_endpoint() -> Iterator[str]:
 _emptied: dict[str, list[str]] = {}
 
 
+@pytest.fixture
+def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id at its lowest cost, for suites whose subject is not passwords and that sign up
+    hundreds (the real parameters are tests/unit/test_passwords.py's)."""
+    from argon2 import PasswordHasher
+
+    from chalicelib.security import passwords
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", lambda: cheap)
+
+
 @functools.cache
 def _emptying_client(endpoint: str) -> Any:
     import boto3

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import check_integrity
+import local_dynamodb
 import pyotp
 import pytest
 import urllib3
@@ -30,7 +31,6 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from chalicelib.config import Settings
-from chalicelib.security import passwords
 from chalicelib.services import Services
 from chalicelib.store import dynamo
 from tests.conftest import PASSWORD, Api, FakeClock
@@ -401,21 +401,20 @@ def send(api: Api, request: Request) -> Any:
     return api.call(request.method, request.path, request.body, token=request.token)
 
 
+@pytest.mark.usefixtures("cheap_passwords")  # the suite's subject is DynamoDB's faults; it signs up hundreds
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.name)
 def test_every_fault_at_every_call_leaves_a_whole_state(
     row: Row, api: Api, services: Services, settings: Settings, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(dynamo, "RETRY_ATTEMPTS", 1)
     dynamo.reset_client()
-    # Cheap password hashing: this suite's subject is DynamoDB's faults, and it signs up hundreds.
-    from argon2 import PasswordHasher
-
-    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    monkeypatch.setattr(passwords, "_hasher", lambda: cheap)
     injector = Injector()
 
     def attempt(at: int, fault: Callable[[Any], AWSResponse] | None) -> tuple[Any, Request]:
         injector.armed = False
+        # Each case starts from empty tables (the last one's state was checked): the integrity
+        # check then reads one case's records, not every case's so far.
+        local_dynamodb.empty_tables(settings, check_integrity.scan_client(settings))
         request = row.request(row.setup(api, clock))
         injector.arm(at, fault)
         try:
