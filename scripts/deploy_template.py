@@ -707,11 +707,10 @@ def glibc_needed(elf: bytes) -> tuple[int, int]:
         if isinstance(section, GNUVerNeedSection):
             for _needed, versions in section.iter_versions():
                 for version in versions:
-                    if version["vna_flags"] & weak:
-                        continue
-                    if numbered := re.fullmatch(r"GLIBC_(\d+)\.(\d+)(?:\.\d+)?", version.name):
-                        newest = max(newest, (int(numbered[1]), int(numbered[2])))
-                    newest = max(newest, markers.get(version.name, newest))
+                    numbered = re.fullmatch(r"GLIBC_(\d+)\.(\d+)(?:\.\d+)?", version.name)
+                    needed = (int(numbered[1]), int(numbered[2])) if numbered else markers.get(version.name, newest)
+                    if not version["vna_flags"] & weak:
+                        newest = max(newest, needed)
     return newest
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import os
@@ -16,6 +15,7 @@ import pytest
 
 local_dynamodb.use_fake_aws_credentials()
 
+import check_integrity  # noqa: E402
 from chalice.test import Client  # noqa: E402
 
 from app import app  # noqa: E402
@@ -139,25 +139,6 @@ _emptied: dict[str, list[str]] = {}
 
 
 @pytest.fixture
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2id at its lowest cost, for suites whose subject is not passwords and that sign up
-    hundreds (the real parameters are tests/unit/test_passwords.py's)."""
-    from argon2 import PasswordHasher
-
-    from chalicelib.security import passwords
-
-    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    monkeypatch.setattr(passwords, "_hasher", lambda: cheap)
-
-
-@functools.cache
-def _emptying_client(endpoint: str) -> Any:
-    import boto3
-
-    return boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint)
-
-
-@pytest.fixture
 def settings(dynamodb_endpoint: str, kms_endpoint: str, tmp_path: Path) -> Iterator[Settings]:
     """Empty tables (their own name prefix: made for this test, or emptied after another) and a new
     KMS key for one test, and the settings that name them. Mail goes to the outbox in the test's own
@@ -174,8 +155,8 @@ def settings(dynamodb_endpoint: str, kms_endpoint: str, tmp_path: Path) -> Itera
     settings = local_dynamodb.install(base, dynamodb_endpoint, kms_endpoint, create=prefix not in _made)
     _made.add(prefix)
     yield settings
-    try:  # with a client of its own: not the test's (a fault injector, no retries)
-        local_dynamodb.empty_tables(settings, _emptying_client(dynamodb_endpoint))
+    try:  # with the integrity checker's client: not the test's (a fault injector, no retries)
+        local_dynamodb.empty_tables(settings, check_integrity.scan_client(settings))
         free.append(prefix)
     except Exception:  # a database the test stopped or broke: its tables are not handed on
         _made.discard(prefix)

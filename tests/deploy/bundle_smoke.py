@@ -27,8 +27,9 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 REGION = os.environ["AWS_DEFAULT_REGION"]
-ORIGIN = "https://latchkey.example.com"
-os.environ["PUBLIC_URL"] = ORIGIN  # the passkeys' relying party: a domain name
+RP_ID = "latchkey.example.com"  # the passkeys' relying party: a domain name
+ORIGIN = f"https://{RP_ID}"
+os.environ["PUBLIC_URL"] = ORIGIN
 PASSWORD = "correct horse battery"
 
 
@@ -79,7 +80,7 @@ def passkey_journey(app: Any, token: str) -> list[int]:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    authenticator = module.SoftwareAuthenticator(ORIGIN, "latchkey.example.com")
+    authenticator = module.SoftwareAuthenticator(ORIGIN, RP_ID)
 
     def call(path: str, body: Any, token: str | None = None) -> tuple[int, Any]:
         reply = app(proxy_event("POST", path, body, token), context("latchkey-dev"))

@@ -103,10 +103,11 @@ def test_the_bundle_registers_a_passkey_and_signs_in_with_it(smoke_report: dict[
     assert smoke_report["passkey"] == [200, 201, 200, 200]
 
 
-def test_no_compiled_module_of_the_bundle_needs_a_newer_glibc_than_lambdas(dev: Package) -> None:
-    names = dev.zip_names()
-    assert "cbor2/_cbor2.cpython-311-x86_64-linux-gnu.so" in names  # tagged manylinux_2_28, loads on 2.26
-    assert deploy_template.check_glibc(dev.zip_path) == []
+def test_cbor2s_compiled_module_is_in_the_bundle_and_needs_no_newer_glibc_than_lambdas(dev: Package) -> None:
+    """Its wheel is tagged manylinux_2_28; its one 2.28 need is weak (package() refuses the rest)."""
+    name = "cbor2/_cbor2.cpython-311-x86_64-linux-gnu.so"
+    with zipfile.ZipFile(dev.zip_path) as bundle:
+        assert deploy_template.glibc_needed(bundle.read(name)) <= deploy_template.LAMBDA_GLIBC
 
 
 def test_the_glibc_check_finds_a_module_that_needs_a_newer_glibc(tmp_path: Path) -> None:

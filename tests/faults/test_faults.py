@@ -31,6 +31,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from chalicelib.config import Settings
+from chalicelib.security import passwords
 from chalicelib.services import Services
 from chalicelib.store import dynamo
 from tests.conftest import PASSWORD, Api, FakeClock
@@ -401,13 +402,17 @@ def send(api: Api, request: Request) -> Any:
     return api.call(request.method, request.path, request.body, token=request.token)
 
 
-@pytest.mark.usefixtures("cheap_passwords")  # the suite's subject is DynamoDB's faults; it signs up hundreds
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.name)
 def test_every_fault_at_every_call_leaves_a_whole_state(
     row: Row, api: Api, services: Services, settings: Settings, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(dynamo, "RETRY_ATTEMPTS", 1)
     dynamo.reset_client()
+    # Cheap password hashing: this suite's subject is DynamoDB's faults, and it signs up hundreds.
+    from argon2 import PasswordHasher
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", lambda: cheap)
     injector = Injector()
 
     def attempt(at: int, fault: Callable[[Any], AWSResponse] | None) -> tuple[Any, Request]:
